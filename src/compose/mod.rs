@@ -1,0 +1,1 @@
+//! Compose-specific knowledge: services, ports, Kafka listeners.

@@ -1,0 +1,1 @@
+//! Secrets: credential detection, value generation and `.env` files.

@@ -1,4 +1,15 @@
 //! compose-harden: harden Docker Compose stacks with lossless, verified, reviewable edits.
+//!
+//! The layers, bottom up: [`yaml`] (spanned tree, edits, verification; knows nothing of
+//! Compose), [`compose`] (services and merge keys), [`rules`] (find problems, propose fixes),
+//! [`engine`] (one file: parse, run rules, apply, verify), [`cli`].
 
+pub mod cli;
 pub mod compose;
+pub mod diff;
+pub mod engine;
+pub mod error;
+pub mod profile;
+pub mod rules;
 pub mod secrets;
+pub mod yaml;

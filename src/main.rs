@@ -1,1 +1,10 @@
-fn main(){}
+//! The `compose-harden` binary: parse arguments, run, exit with the code the run returned.
+
+fn main() -> std::process::ExitCode {
+    let code = compose_harden::cli::run(
+        std::env::args_os(),
+        &mut std::io::stdout().lock(),
+        &mut std::io::stderr().lock(),
+    );
+    std::process::ExitCode::from(code as u8)
+}

@@ -1,0 +1,288 @@
+//! The command line: `diff`, `check`, `rules`, `explain`.
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::engine::{self, FileResult, Plan};
+use crate::error::Error;
+use crate::profile::Profile;
+use crate::rules::{self, REGISTRY};
+
+const AFTER_HELP: &str = "\
+Workflow:
+  1. compose-harden check                 list what is weak, with positions
+  2. compose-harden diff > harden.diff     review the proposed change (nothing is written)
+  3. git apply harden.diff                 or `patch -p1 < harden.diff`, in a maintenance window
+
+Files are found like `docker compose` finds them: -f (repeatable), else COMPOSE_FILE, else
+compose.yaml, compose.yml, docker-compose.yaml or docker-compose.yml in this directory.
+
+Exit codes: 0 success (diff: with or without changes; check: no finding), 1 check found
+something, 2 error (bad input, bad profile, unreadable file, or a fix that failed verification).";
+
+/// Harden Docker Compose files with lossless, verified, reviewable edits.
+#[derive(Debug, Parser)]
+#[command(name = "compose-harden", version, after_help = AFTER_HELP)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print the hardening changes as a unified diff (writes nothing).
+    ///
+    /// The diff has `a/` and `b/` prefixes: apply it with `git apply` or `patch -p1`. Fixes
+    /// marked `review` may change behaviour; the summary on stderr lists them.
+    Diff(RunArgs),
+    /// List findings as `file:line:col rule-id message`; exit 1 when there is any.
+    Check(RunArgs),
+    /// List every rule id with a one-line summary.
+    Rules {
+        /// Print a Markdown table.
+        #[arg(long)]
+        markdown: bool,
+    },
+    /// Explain a rule: what it checks, what its fix does, what may break.
+    Explain {
+        /// The rule id (see `compose-harden rules`).
+        rule: String,
+    },
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// Compose file to harden (repeatable). Default: like `docker compose`.
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    files: Vec<PathBuf>,
+    /// Built-in profile name (`baseline`) or path to a TOML profile.
+    #[arg(long, value_name = "NAME|PATH", default_value = "baseline")]
+    profile: String,
+    /// Run exactly these rules (comma-separated ids), whatever the profile enables.
+    #[arg(long, value_delimiter = ',', value_name = "RULE,...")]
+    select: Vec<String>,
+    /// Do not run these rules (comma-separated ids).
+    #[arg(long, value_delimiter = ',', value_name = "RULE,...")]
+    ignore: Vec<String>,
+    /// Largest input file accepted, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = engine::DEFAULT_MAX_SIZE)]
+    max_size: u64,
+}
+
+/// The Compose files to work on: `-f`, else `COMPOSE_FILE`, else the default names.
+pub fn compose_files(given: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
+    if !given.is_empty() {
+        return Ok(given.to_vec());
+    }
+    if let Some(v) = std::env::var_os("COMPOSE_FILE").filter(|v| !v.is_empty()) {
+        let sep = std::env::var("COMPOSE_PATH_SEPARATOR").unwrap_or_else(|_| ":".into());
+        return Ok(v
+            .to_string_lossy()
+            .split(sep.as_str())
+            .filter(|s| !s.is_empty())
+            .map(PathBuf::from)
+            .collect());
+    }
+    const NAMES: [&str; 4] = [
+        "compose.yaml",
+        "compose.yml",
+        "docker-compose.yaml",
+        "docker-compose.yml",
+    ];
+    NAMES
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+        .map(|p| vec![p])
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "no Compose file found here (looked for {}); pass one with -f FILE",
+                NAMES.join(", ")
+            ))
+        })
+}
+
+fn display(p: &std::path::Path) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+struct Run {
+    results: Vec<FileResult>,
+    errors: Vec<Error>,
+}
+
+fn run_files(args: &RunArgs) -> Result<Run, Error> {
+    let profile = Profile::load(&args.profile)?;
+    let mut plan = Plan::new(profile, &args.select, &args.ignore)?;
+    plan.max_size = args.max_size;
+    let files = compose_files(&args.files)?;
+    let mut results = Vec::new();
+    let mut errors = Vec::new();
+    for f in &files {
+        let d = display(f);
+        match engine::read(f, &d, plan.max_size).and_then(|t| engine::process(&plan, &d, t)) {
+            Ok(r) => {
+                errors.extend(r.errors());
+                results.push(r);
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    Ok(Run { results, errors })
+}
+
+fn report_errors(errors: &[Error], err: &mut dyn Write) {
+    for e in errors {
+        let _ = writeln!(err, "error: {e}");
+    }
+}
+
+fn cmd_diff(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, Error> {
+    let run = run_files(args)?;
+    let (mut fixed, mut review, mut manual, mut held) = (0, 0, 0, 0);
+    for r in &run.results {
+        let d = crate::diff::unified(&r.path, r.input(), &r.output);
+        if out.write_all(d.as_bytes()).is_err() {
+            return Ok(0);
+        }
+        for &i in &r.applied {
+            fixed += 1;
+            if r.findings[i]
+                .fix
+                .as_ref()
+                .is_some_and(|f| f.applicability == crate::yaml::Applicability::Review)
+            {
+                review += 1;
+            }
+        }
+        manual += r.findings.iter().filter(|f| f.fix.is_none()).count();
+        for rej in r.rejected.iter().filter(|x| !x.is_error) {
+            held += 1;
+            let (line, col) = r.yaml.line_col(rej.at);
+            let _ = writeln!(
+                err,
+                "note: {}:{line}:{col}: {}: {} ({})",
+                r.path, rej.rule, rej.title, rej.reason
+            );
+        }
+    }
+    let _ = writeln!(
+        err,
+        "{fixed} fix(es) in the diff ({review} to review), {manual} finding(s) without an automatic fix, {held} held back{}",
+        if manual > 0 { " (see `compose-harden check`)" } else { "" }
+    );
+    report_errors(&run.errors, err);
+    Ok(if run.errors.is_empty() { 0 } else { 2 })
+}
+
+fn cmd_check(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, Error> {
+    let run = run_files(args)?;
+    let mut count = 0;
+    for r in &run.results {
+        for f in &r.findings {
+            count += 1;
+            let (line, col) = r.yaml.line_col(f.at);
+            let fix = match &f.fix {
+                Some(x) => format!("fix: {}", x.applicability.as_str()),
+                None => "no automatic fix".to_string(),
+            };
+            let note = f
+                .note
+                .as_deref()
+                .map(|n| format!(" — {n}"))
+                .unwrap_or_default();
+            if writeln!(
+                out,
+                "{}:{line}:{col}: {} [{}] {} ({fix}){note}",
+                r.path,
+                f.rule,
+                f.severity.as_str(),
+                f.message
+            )
+            .is_err()
+            {
+                return Ok(if count > 0 { 1 } else { 0 });
+            }
+        }
+    }
+    let _ = writeln!(err, "{count} finding(s)");
+    report_errors(&run.errors, err);
+    Ok(if !run.errors.is_empty() {
+        2
+    } else if count > 0 {
+        1
+    } else {
+        0
+    })
+}
+
+fn cmd_rules(markdown: bool, out: &mut dyn Write) -> i32 {
+    if markdown {
+        let _ = writeln!(out, "| rule | fix | summary |\n|---|---|---|");
+    }
+    for r in REGISTRY {
+        let m = r.meta();
+        let _ = if markdown {
+            writeln!(
+                out,
+                "| `{}` | {} | {} |",
+                m.id,
+                m.applicability.as_str(),
+                m.summary
+            )
+        } else {
+            writeln!(
+                out,
+                "{:<22} {:<7} {}",
+                m.id,
+                m.applicability.as_str(),
+                m.summary
+            )
+        };
+    }
+    0
+}
+
+/// Run the command line `args`, writing to `out` and `err`; returns the exit code.
+pub fn run<I, T>(args: I, out: &mut dyn Write, err: &mut dyn Write) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = if e.use_stderr() {
+                write!(err, "{}", e.render())
+            } else {
+                write!(out, "{}", e.render())
+            };
+            return code;
+        }
+    };
+    let result = match &cli.command {
+        Command::Diff(a) => cmd_diff(a, out, err),
+        Command::Check(a) => cmd_check(a, out, err),
+        Command::Rules { markdown } => Ok(cmd_rules(*markdown, out)),
+        Command::Explain { rule } => match rules::by_id(rule) {
+            Some(r) => {
+                let _ = write!(out, "{}", rules::explain(r.meta()));
+                Ok(0)
+            }
+            None => Err(Error::Usage(format!(
+                "unknown rule `{rule}` (run `compose-harden rules` for the list)"
+            ))),
+        },
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            let _ = writeln!(err, "error: {e}");
+            2
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! The pipeline for one file: read, parse, check shape, run rules, apply fixes in one pass,
+//! verify once.
+
+use std::path::Path;
+
+use crate::compose::Compose;
+use crate::error::Error;
+use crate::profile::Profile;
+use crate::rules::{Ctx, Finding, Rule, REGISTRY};
+use crate::yaml::{apply_fixes, Rejected, Yaml};
+
+/// Default largest input accepted.
+pub const DEFAULT_MAX_SIZE: u64 = 64 * 1024 * 1024;
+
+/// What runs: the profile and the chosen rules.
+pub struct Plan {
+    /// The active profile.
+    pub profile: Profile,
+    /// Rules to run, in registry order.
+    pub rules: Vec<&'static dyn Rule>,
+    /// Largest file accepted, in bytes.
+    pub max_size: u64,
+}
+
+impl Plan {
+    /// Rules enabled by the profile, narrowed by `select` (exactly these) and `ignore`.
+    pub fn new(profile: Profile, select: &[String], ignore: &[String]) -> Result<Plan, Error> {
+        for id in select.iter().chain(ignore) {
+            if crate::rules::by_id(id).is_none() {
+                return Err(Error::Usage(format!(
+                    "unknown rule `{id}` (run `compose-harden rules` for the list)"
+                )));
+            }
+        }
+        let rules = REGISTRY
+            .iter()
+            .copied()
+            .filter(|r| {
+                let id = r.meta().id;
+                let on = if select.is_empty() {
+                    profile.rules.enabled(id).unwrap_or(false)
+                } else {
+                    select.iter().any(|s| s == id)
+                };
+                on && !ignore.iter().any(|s| s == id)
+            })
+            .collect();
+        Ok(Plan {
+            profile,
+            rules,
+            max_size: DEFAULT_MAX_SIZE,
+        })
+    }
+}
+
+/// The outcome for one file.
+pub struct FileResult {
+    /// The path as given.
+    pub path: String,
+    /// The parsed input.
+    pub yaml: Yaml,
+    /// The verified output text (equal to the input when nothing applies).
+    pub output: String,
+    /// Every finding, in file order.
+    pub findings: Vec<Finding>,
+    /// Indices into `findings` whose fix was applied.
+    pub applied: Vec<usize>,
+    /// Fixes held back or dropped.
+    pub rejected: Vec<Rejected>,
+}
+
+impl FileResult {
+    /// The input text.
+    pub fn input(&self) -> &str {
+        &self.yaml.text
+    }
+
+    /// Errors to report for fixes that failed verification.
+    pub fn errors(&self) -> Vec<Error> {
+        self.rejected
+            .iter()
+            .filter(|r| r.is_error)
+            .map(|r| {
+                let (line, col) = self.yaml.line_col(r.at);
+                Error::Verify {
+                    path: self.path.clone(),
+                    line,
+                    col,
+                    rule: r.rule.to_string(),
+                    message: r.reason.clone(),
+                }
+            })
+            .collect()
+    }
+}
+
+/// Read `path` as UTF-8 text, refusing directories, oversized and binary files.
+pub fn read(path: &Path, display: &str, max_size: u64) -> Result<String, Error> {
+    let io = |message: String| Error::Io {
+        path: display.to_string(),
+        message,
+    };
+    let meta = std::fs::metadata(path).map_err(|e| io(format!("cannot read the file: {e}")))?;
+    if meta.is_dir() {
+        return Err(io("is a directory, not a Compose file".into()));
+    }
+    if meta.len() > max_size {
+        return Err(io(format!(
+            "the file is {} bytes, larger than the {} byte limit (raise it with --max-size)",
+            meta.len(),
+            max_size
+        )));
+    }
+    let bytes = std::fs::read(path).map_err(|e| io(format!("cannot read the file: {e}")))?;
+    decode(bytes, display)
+}
+
+/// Decode bytes as UTF-8, reporting the position of the first invalid or NUL byte.
+pub fn decode(bytes: Vec<u8>, display: &str) -> Result<String, Error> {
+    let at = |valid: &[u8], message: &str| {
+        let prefix = String::from_utf8_lossy(valid);
+        let line = prefix.matches('\n').count() + 1;
+        let col = prefix.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        Error::Input {
+            path: display.to_string(),
+            line,
+            col,
+            message: message.to_string(),
+        }
+    };
+    if let Some(nul) = bytes.iter().position(|&b| b == 0) {
+        return Err(at(
+            &bytes[..nul],
+            "binary data (NUL byte): not a YAML text file",
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let n = e.utf8_error().valid_up_to();
+        at(
+            &e.as_bytes()[..n],
+            "invalid UTF-8: Compose files must be UTF-8 text",
+        )
+    })
+}
+
+/// Parse `text` and check it has a Compose shape.
+pub fn parse(text: String, display: &str) -> Result<(Yaml, Compose), Error> {
+    let y = Yaml::parse(text).map_err(|e| Error::Input {
+        path: display.to_string(),
+        line: e.line,
+        col: e.col,
+        message: e.message,
+    })?;
+    let compose = Compose::load(&y).map_err(|e| {
+        let (line, col) = y.line_col(e.at);
+        Error::Input {
+            path: display.to_string(),
+            line,
+            col,
+            message: e.message,
+        }
+    })?;
+    Ok((y, compose))
+}
+
+/// Run `plan` on `text` (from file `display`).
+pub fn process(plan: &Plan, display: &str, text: String) -> Result<FileResult, Error> {
+    let (yaml, compose) = parse(text, display)?;
+    let ctx = Ctx {
+        y: &yaml,
+        compose: &compose,
+        profile: &plan.profile,
+    };
+    let mut findings = Vec::new();
+    for rule in &plan.rules {
+        rule.check(&ctx, &mut findings);
+    }
+    findings.sort_by_key(|f| f.at);
+    let fixes: Vec<_> = findings.iter().filter_map(|f| f.fix.clone()).collect();
+    let owners: Vec<usize> = findings
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.fix.is_some())
+        .map(|(i, _)| i)
+        .collect();
+    let applied = apply_fixes(&yaml, &fixes);
+    Ok(FileResult {
+        path: display.to_string(),
+        output: applied.output,
+        applied: applied.applied.iter().map(|&i| owners[i]).collect(),
+        rejected: applied.rejected,
+        findings,
+        yaml,
+    })
+}

@@ -1,0 +1,255 @@
+//! Profiles: TOML files that choose rules and their options, globally and per service.
+//! Built-in profiles are compiled into the binary; a file may `extends` one.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+/// Built-in profiles: (name, TOML text).
+pub const BUILTINS: &[(&str, &str)] = &[("baseline", include_str!("../profiles/baseline.toml"))];
+
+/// A problem with a profile.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{origin}{position}: {message}")]
+pub struct ProfileError {
+    /// The profile's file path or `built-in profile NAME`.
+    pub origin: String,
+    /// `:line:col` when known, else empty.
+    pub position: String,
+    /// What is wrong and what to do.
+    pub message: String,
+}
+
+/// Options of the `no-new-privileges` rule.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct NoNewPrivilegesOptions {
+    /// Run the rule.
+    pub enabled: Option<bool>,
+}
+
+/// One section per rule id.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RulesConfig {
+    /// `[rules.no-new-privileges]`.
+    #[serde(rename = "no-new-privileges")]
+    pub no_new_privileges: Option<NoNewPrivilegesOptions>,
+}
+
+impl RulesConfig {
+    /// Whether the profile enables rule `id` (`None` when it does not say).
+    pub fn enabled(&self, id: &str) -> Option<bool> {
+        match id {
+            "no-new-privileges" => self.no_new_privileges.as_ref()?.enabled,
+            _ => None,
+        }
+    }
+}
+
+/// Per-service settings, `[services.NAME]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ServiceConfig {
+    /// Rule ids not to run on this service.
+    #[serde(default)]
+    pub ignore: Vec<String>,
+}
+
+/// A profile as written in TOML.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Profile {
+    /// A built-in profile name or a path (relative to this file) to start from.
+    pub extends: Option<String>,
+    /// One line about the profile.
+    pub description: Option<String>,
+    /// Rule sections.
+    #[serde(default)]
+    pub rules: RulesConfig,
+    /// Per-service sections.
+    #[serde(default)]
+    pub services: BTreeMap<String, ServiceConfig>,
+}
+
+impl Profile {
+    /// Whether rule `id` should run on service `service`.
+    pub fn service_ignores(&self, service: &str, id: &str) -> bool {
+        self.services
+            .get(service)
+            .is_some_and(|s| s.ignore.iter().any(|r| r == id))
+    }
+
+    /// The built-in profile `name`.
+    pub fn builtin(name: &str) -> Option<Result<Profile, ProfileError>> {
+        let (_, text) = BUILTINS.iter().find(|(n, _)| *n == name)?;
+        Some(load_text(
+            text,
+            &format!("built-in profile `{name}`"),
+            None,
+            0,
+        ))
+    }
+
+    /// Load `spec`: a built-in name, or a path to a TOML file.
+    pub fn load(spec: &str) -> Result<Profile, ProfileError> {
+        let looks_like_path =
+            spec.contains('/') || spec.ends_with(".toml") || Path::new(spec).exists();
+        if !looks_like_path {
+            return Profile::builtin(spec).unwrap_or_else(|| {
+                Err(ProfileError {
+                    origin: format!("profile `{spec}`"),
+                    position: String::new(),
+                    message: format!(
+                        "no built-in profile by that name (built-in: {}); to use a file, give its path",
+                        BUILTINS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+                    ),
+                })
+            });
+        }
+        load_file(Path::new(spec), 0)
+    }
+}
+
+fn load_file(path: &Path, depth: usize) -> Result<Profile, ProfileError> {
+    let table = load_file_table(path, depth)?;
+    into_profile(table, &path.display().to_string())
+}
+
+fn load_file_table(path: &Path, depth: usize) -> Result<toml::Table, ProfileError> {
+    let origin = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| ProfileError {
+        origin: origin.clone(),
+        position: String::new(),
+        message: format!("cannot read the profile: {e}"),
+    })?;
+    load_table(&text, &origin, path.parent(), depth)
+}
+
+fn into_profile(table: toml::Table, origin: &str) -> Result<Profile, ProfileError> {
+    table.try_into().map_err(|e: toml::de::Error| ProfileError {
+        origin: origin.to_string(),
+        position: String::new(),
+        message: e.message().trim().to_string(),
+    })
+}
+
+fn toml_error(origin: &str, text: &str, e: &toml::de::Error) -> ProfileError {
+    let position = e
+        .span()
+        .map(|s| {
+            let before = &text[..s.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            format!(":{line}:{col}")
+        })
+        .unwrap_or_default();
+    ProfileError {
+        origin: origin.to_string(),
+        position,
+        message: e.message().trim().to_string(),
+    }
+}
+
+fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (k, v) in over {
+        match (base.get_mut(&k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
+    }
+}
+
+fn load_text(
+    text: &str,
+    origin: &str,
+    dir: Option<&Path>,
+    depth: usize,
+) -> Result<Profile, ProfileError> {
+    into_profile(load_table(text, origin, dir, depth)?, origin)
+}
+
+/// Validate one profile text on its own (so errors point at its lines), then merge it over
+/// the profile it extends.
+fn load_table(
+    text: &str,
+    origin: &str,
+    dir: Option<&Path>,
+    depth: usize,
+) -> Result<toml::Table, ProfileError> {
+    let own: Profile = toml::from_str(text).map_err(|e| toml_error(origin, text, &e))?;
+    let mut table: toml::Table = toml::from_str(text).map_err(|e| toml_error(origin, text, &e))?;
+    table.remove("extends");
+    let Some(parent) = own.extends else {
+        return Ok(table);
+    };
+    if depth > 8 {
+        return Err(ProfileError {
+            origin: origin.to_string(),
+            position: String::new(),
+            message: "`extends` chain deeper than 8 (a cycle?)".into(),
+        });
+    }
+    let builtin = BUILTINS.iter().find(|(n, _)| *n == parent);
+    let mut base = match builtin {
+        Some((name, t)) => load_table(t, &format!("built-in profile `{name}`"), None, depth + 1)?,
+        None => {
+            let p = dir.unwrap_or(Path::new(".")).join(&parent);
+            if !p.exists() {
+                return Err(ProfileError {
+                    origin: origin.to_string(),
+                    position: String::new(),
+                    message: format!(
+                        "`extends = \"{parent}\"`: no built-in profile by that name and no file {}",
+                        p.display()
+                    ),
+                });
+            }
+            load_file_table(&p, depth + 1)?
+        }
+    };
+    base.remove("description");
+    merge(&mut base, table);
+    Ok(base)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_baseline_loads() {
+        let p = Profile::builtin("baseline")
+            .expect("exists")
+            .expect("valid");
+        assert_eq!(p.rules.enabled("no-new-privileges"), Some(true));
+    }
+
+    #[test]
+    fn unknown_key_is_an_error_with_line() {
+        let e = load_text(
+            "[rules.no-new-privileges]\nenabled = true\nbogus = 1\n",
+            "p.toml",
+            None,
+            0,
+        )
+        .expect_err("unknown key");
+        assert_eq!(e.position, ":3:1");
+        assert!(e.message.contains("bogus"), "{}", e.message);
+    }
+
+    #[test]
+    fn extends_merges_over_builtin() {
+        let p = load_text(
+            "extends = \"baseline\"\n[rules.no-new-privileges]\nenabled = false\n",
+            "p.toml",
+            None,
+            0,
+        )
+        .expect("valid");
+        assert_eq!(p.rules.enabled("no-new-privileges"), Some(false));
+    }
+}

@@ -1,0 +1,137 @@
+//! Rules: each finds problems in a Compose file and proposes fixes made of edits. Rules never
+//! splice text or write files; the engine applies and verifies their fixes.
+
+use crate::compose::{Compose, Service};
+use crate::profile::Profile;
+use crate::yaml::{Applicability, Fix, Yaml};
+
+pub mod no_new_privileges;
+
+/// How serious a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    /// Worth knowing; left as is on purpose (e.g. a port the profile keeps public).
+    Info,
+    /// A hardening gap.
+    Warning,
+}
+
+impl Severity {
+    /// `info` or `warning`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
+/// Everything a rule's documentation says; the single source for `explain` and `rules`.
+#[derive(Debug)]
+pub struct RuleMeta {
+    /// Permanent kebab-case id.
+    pub id: &'static str,
+    /// One line: what the rule reports.
+    pub summary: &'static str,
+    /// Why it matters.
+    pub why: &'static str,
+    /// What the fix does.
+    pub fix: &'static str,
+    /// What the fix may break.
+    pub breaks: &'static str,
+    /// The fix's applicability.
+    pub applicability: Applicability,
+    /// Profile options of the rule.
+    pub options: &'static str,
+    /// Example before the fix.
+    pub before: &'static str,
+    /// Example after the fix.
+    pub after: &'static str,
+}
+
+/// A problem found in a file, with an optional fix.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    /// The rule that found it.
+    pub rule: &'static str,
+    /// Byte offset it is about.
+    pub at: usize,
+    /// One-line description (never holds a secret).
+    pub message: String,
+    /// How serious it is.
+    pub severity: Severity,
+    /// The proposed fix, if one correct edit exists.
+    pub fix: Option<Fix>,
+    /// Why there is no fix, or what to check.
+    pub note: Option<String>,
+}
+
+/// What a rule sees.
+pub struct Ctx<'a> {
+    /// The parsed file.
+    pub y: &'a Yaml,
+    /// Its services.
+    pub compose: &'a Compose,
+    /// The active profile.
+    pub profile: &'a Profile,
+}
+
+impl Ctx<'_> {
+    /// The services rule `id` applies to (not ignored by the profile).
+    pub fn services<'s>(&'s self, id: &'s str) -> impl Iterator<Item = &'s Service> + 's {
+        let profile = self.profile;
+        self.compose
+            .services
+            .iter()
+            .filter(move |s| !profile.service_ignores(&s.name, id))
+    }
+}
+
+/// A hardening rule.
+pub trait Rule: Sync {
+    /// The rule's documentation.
+    fn meta(&self) -> &'static RuleMeta;
+    /// Report findings (with fixes) for the file.
+    fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>);
+}
+
+/// Every rule, in the order their fixes apply when they insert at the same place.
+pub static REGISTRY: &[&dyn Rule] = &[&no_new_privileges::NoNewPrivileges];
+
+/// The rule with id `id`.
+pub fn by_id(id: &str) -> Option<&'static dyn Rule> {
+    REGISTRY.iter().copied().find(|r| r.meta().id == id)
+}
+
+/// Render a rule's documentation for `explain`.
+pub fn explain(meta: &RuleMeta) -> String {
+    let mut s = format!("{}: {}\n\n", meta.id, meta.summary);
+    s.push_str(&format!(
+        "What it checks and why\n  {}\n\n",
+        indent(meta.why)
+    ));
+    s.push_str(&format!(
+        "Fix ({})\n  {}\n\n",
+        meta.applicability.as_str(),
+        indent(meta.fix)
+    ));
+    s.push_str(&format!("What may break\n  {}\n\n", indent(meta.breaks)));
+    s.push_str(&format!("Profile options\n  {}\n\n", indent(meta.options)));
+    s.push_str(&format!(
+        "Before\n{}\nAfter\n{}",
+        indent_block(meta.before),
+        indent_block(meta.after)
+    ));
+    s
+}
+
+fn indent(t: &str) -> String {
+    t.trim().replace('\n', "\n  ")
+}
+
+fn indent_block(t: &str) -> String {
+    t.trim_matches('\n')
+        .lines()
+        .map(|l| format!("    {l}\n"))
+        .collect()
+}

@@ -1,0 +1,351 @@
+//! Edits and fixes, and the one engine that applies a file's fixes in a single sorted pass and
+//! verifies the result against the declared value changes.
+
+use std::ops::Range;
+
+use super::tree::{ParseError, Yaml};
+use super::value::{apply_changes, documents, first_difference, Change, Path};
+
+/// Replace the bytes `range` of the input with `replacement` (an empty range inserts).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edit {
+    /// Byte range of the input to replace.
+    pub range: Range<usize>,
+    /// The new text.
+    pub replacement: String,
+}
+
+impl Edit {
+    /// Insert `text` at byte `at`.
+    pub fn insert(at: usize, text: impl Into<String>) -> Edit {
+        Edit {
+            range: at..at,
+            replacement: text.into(),
+        }
+    }
+    /// Replace `range` with `text`.
+    pub fn replace(range: Range<usize>, text: impl Into<String>) -> Edit {
+        Edit {
+            range,
+            replacement: text.into(),
+        }
+    }
+    /// Delete `range`.
+    pub fn delete(range: Range<usize>) -> Edit {
+        Edit {
+            range,
+            replacement: String::new(),
+        }
+    }
+    fn key(&self) -> (usize, usize, &str) {
+        (self.range.start, self.range.end, &self.replacement)
+    }
+    fn is_insert(&self) -> bool {
+        self.range.is_empty()
+    }
+}
+
+/// Whether a fix can be applied without a human looking at it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Applicability {
+    /// Keeps the stack's behaviour; apply freely.
+    Safe,
+    /// May change behaviour (a service might need what is removed); review the diff.
+    Review,
+}
+
+impl Applicability {
+    /// `safe` or `review`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Applicability::Safe => "safe",
+            Applicability::Review => "review",
+        }
+    }
+}
+
+/// A rule's proposed change: text edits plus the value change they are meant to make.
+#[derive(Debug, Clone)]
+pub struct Fix {
+    /// Rule id that proposes it.
+    pub rule: &'static str,
+    /// Imperative one-line title.
+    pub title: String,
+    /// Safe or needs review.
+    pub applicability: Applicability,
+    /// Byte edits, sorted.
+    pub edits: Vec<Edit>,
+    /// Declared value changes (verified after applying).
+    pub changes: Vec<Change>,
+    /// Byte offset the fix is about (for messages).
+    pub at: usize,
+}
+
+impl Fix {
+    /// A fix with edits sorted.
+    pub fn new(
+        rule: &'static str,
+        title: impl Into<String>,
+        applicability: Applicability,
+        mut edits: Vec<Edit>,
+        changes: Vec<Change>,
+        at: usize,
+    ) -> Fix {
+        edits.sort_by(|a, b| a.key().cmp(&b.key()));
+        Fix {
+            rule,
+            title: title.into(),
+            applicability,
+            edits,
+            changes,
+            at,
+        }
+    }
+    fn start(&self) -> usize {
+        self.edits.first().map_or(usize::MAX, |e| e.range.start)
+    }
+}
+
+/// Why a fix was not applied.
+#[derive(Debug, Clone)]
+pub struct Rejected {
+    /// The fix's rule.
+    pub rule: &'static str,
+    /// Its title.
+    pub title: String,
+    /// Byte offset it was about.
+    pub at: usize,
+    /// Why it was held back.
+    pub reason: String,
+    /// Whether this is a tool bug (failed verification) rather than a conflict.
+    pub is_error: bool,
+}
+
+/// The result of applying a file's fixes.
+#[derive(Debug)]
+pub struct Applied {
+    /// The new text.
+    pub output: String,
+    /// Indices (into the input list) of fixes that were applied.
+    pub applied: Vec<usize>,
+    /// Fixes held back, with reasons.
+    pub rejected: Vec<Rejected>,
+}
+
+fn conflicts(a: &Edit, b: &Edit) -> bool {
+    match (a.is_insert(), b.is_insert()) {
+        // Two insertions at one point compose (in fix order).
+        (true, true) => false,
+        // An insertion strictly inside a replaced range conflicts; at either end it composes
+        // (the verification step checks the combined meaning).
+        (true, false) => b.range.start < a.range.start && a.range.start < b.range.end,
+        (false, true) => a.range.start < b.range.start && b.range.start < a.range.end,
+        (false, false) => a.range.start < b.range.end && b.range.start < a.range.end,
+    }
+}
+
+/// Splice `edits` (already checked to be non-overlapping) into `text` in one pass.
+pub fn splice(text: &str, edits: &mut [(usize, &Edit)]) -> String {
+    edits.sort_by(|(fa, a), (fb, b)| {
+        (a.range.start, !a.is_insert(), *fa, a.range.end).cmp(&(
+            b.range.start,
+            !b.is_insert(),
+            *fb,
+            b.range.end,
+        ))
+    });
+    let extra: usize = edits.iter().map(|(_, e)| e.replacement.len()).sum();
+    let mut out = String::with_capacity(text.len() + extra);
+    let mut pos = 0;
+    for (_, e) in edits.iter() {
+        out.push_str(&text[pos..e.range.start]);
+        out.push_str(&e.replacement);
+        pos = e.range.end;
+    }
+    out.push_str(&text[pos..]);
+    out
+}
+
+/// Choose non-overlapping fixes: fixes are taken in order of their first edit (then their
+/// order in `fixes`, which is registry order); a fix that overlaps an accepted one is held
+/// back whole.
+fn select(fixes: &[Fix]) -> (Vec<usize>, Vec<Rejected>) {
+    let mut order: Vec<usize> = (0..fixes.len()).collect();
+    order.sort_by_key(|&i| (fixes[i].start(), i));
+    let mut accepted: Vec<usize> = Vec::new();
+    let mut taken: Vec<(Range<usize>, bool, usize)> = Vec::new(); // (range, is_insert, fix)
+    let mut rejected = Vec::new();
+    for i in order {
+        let f = &fixes[i];
+        let clash = f.edits.iter().find_map(|e| {
+            // Edits are sorted and fixes mostly local: scan the accepted edits near `e`.
+            // Accepted edits do not overlap, so sorting by start also sorts by end.
+            let lo = taken.partition_point(|(r, _, _)| r.end < e.range.start);
+            taken[lo..]
+                .iter()
+                .take_while(|(r, _, _)| r.start <= e.range.end)
+                .find(|(r, ins, _)| {
+                    conflicts(
+                        e,
+                        &Edit {
+                            range: r.clone(),
+                            replacement: if *ins { String::new() } else { "x".into() },
+                        },
+                    )
+                })
+                .map(|(_, _, j)| *j)
+        });
+        // Overlaps within one fix are a rule bug.
+        let self_overlap = f
+            .edits
+            .windows(2)
+            .any(|w| !w[0].is_insert() && w[1].range.start < w[0].range.end);
+        if self_overlap {
+            rejected.push(Rejected {
+                rule: f.rule,
+                title: f.title.clone(),
+                at: f.at,
+                reason: "its own edits overlap (a bug in the rule)".into(),
+                is_error: true,
+            });
+            continue;
+        }
+        match clash {
+            Some(j) => rejected.push(Rejected {
+                rule: f.rule,
+                title: f.title.clone(),
+                at: f.at,
+                reason: format!("held back: overlaps a fix of `{}`", fixes[j].rule),
+                is_error: false,
+            }),
+            None => {
+                for e in &f.edits {
+                    let pos = taken.partition_point(|(r, _, _)| {
+                        (r.start, r.end) <= (e.range.start, e.range.end)
+                    });
+                    taken.insert(pos, (e.range.clone(), e.is_insert(), i));
+                }
+                accepted.push(i);
+            }
+        }
+    }
+    accepted.sort();
+    (accepted, rejected)
+}
+
+/// Verification failure of a set of fixes.
+#[derive(Debug, Clone)]
+pub enum VerifyError {
+    /// The output does not parse.
+    Parse(ParseError),
+    /// A declared change addresses a path that does not exist in the input.
+    BadChange(Path),
+    /// The output's value differs from the expected one.
+    Mismatch(Path, String),
+}
+
+impl std::fmt::Display for VerifyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            VerifyError::Parse(e) => write!(
+                f,
+                "the edited file does not parse ({}:{}: {})",
+                e.line, e.col, e.message
+            ),
+            VerifyError::BadChange(p) => {
+                write!(f, "a declared change addresses `{p}`, which does not exist")
+            }
+            VerifyError::Mismatch(p, d) => {
+                write!(f, "the edited file's value differs at `{p}`: {d}")
+            }
+        }
+    }
+}
+
+/// Check that `output` parses and its value equals `input_docs` plus `changes`.
+pub fn verify(
+    input_docs: &[super::value::Value],
+    output: &str,
+    changes: &[Change],
+) -> Result<(), VerifyError> {
+    let out = Yaml::parse(output.to_string()).map_err(VerifyError::Parse)?;
+    let mut expected = input_docs.to_vec();
+    apply_changes(&mut expected, changes).map_err(VerifyError::BadChange)?;
+    let actual = documents(&out);
+    match first_difference(&expected, &actual) {
+        None => Ok(()),
+        Some((p, d)) => Err(VerifyError::Mismatch(p, d)),
+    }
+}
+
+/// Apply `fixes` to the file `y` in one pass and verify the result once. Fixes that overlap are
+/// held back; if verification fails, each fix is checked alone and those that fail are dropped
+/// with an error (the rest are applied and verified again).
+pub fn apply_fixes(y: &Yaml, fixes: &[Fix]) -> Applied {
+    let (mut accepted, mut rejected) = select(fixes);
+    if accepted.is_empty() {
+        return Applied {
+            output: y.text.clone(),
+            applied: accepted,
+            rejected,
+        };
+    }
+    let input_docs = documents(y);
+    let build = |ids: &[usize]| {
+        let mut edits: Vec<(usize, &Edit)> = ids
+            .iter()
+            .flat_map(|&i| fixes[i].edits.iter().map(move |e| (i, e)))
+            .collect();
+        let changes: Vec<Change> = ids
+            .iter()
+            .flat_map(|&i| fixes[i].changes.iter().cloned())
+            .collect();
+        (splice(&y.text, &mut edits), changes)
+    };
+    let (output, changes) = build(&accepted);
+    if verify(&input_docs, &output, &changes).is_ok() {
+        return Applied {
+            output,
+            applied: accepted,
+            rejected,
+        };
+    }
+    // Slow path, taken only when something is wrong: find the culprits one by one.
+    let mut good = Vec::new();
+    for &i in &accepted {
+        let (out, ch) = build(&[i]);
+        match verify(&input_docs, &out, &ch) {
+            Ok(()) => good.push(i),
+            Err(e) => rejected.push(Rejected {
+                rule: fixes[i].rule,
+                title: fixes[i].title.clone(),
+                at: fixes[i].at,
+                reason: format!("verification failed: {e}"),
+                is_error: true,
+            }),
+        }
+    }
+    let (output, changes) = build(&good);
+    if let Err(e) = verify(&input_docs, &output, &changes) {
+        for &i in &good {
+            rejected.push(Rejected {
+                rule: fixes[i].rule,
+                title: fixes[i].title.clone(),
+                at: fixes[i].at,
+                reason: format!("verification failed in combination: {e}"),
+                is_error: true,
+            });
+        }
+        accepted.clear();
+        return Applied {
+            output: y.text.clone(),
+            applied: accepted,
+            rejected,
+        };
+    }
+    Applied {
+        output,
+        applied: good,
+        rejected,
+    }
+}

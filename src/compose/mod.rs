@@ -1,1 +1,4 @@
 //! Compose-specific knowledge: services, ports, Kafka listeners.
+
+pub mod kafka;
+pub mod ports;

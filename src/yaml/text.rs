@@ -103,8 +103,12 @@ pub fn only_spaces_before(text: &str, pos: usize) -> bool {
     text.as_bytes()[ls..pos].iter().all(|&b| b == b' ')
 }
 
-/// Whether the rest of the line after `pos` is blank or a comment.
+/// Whether the rest of the line after `pos` is blank or a comment (true at a line start, where
+/// a node such as a `|+` block scalar ended with its line break).
 pub fn rest_is_blank_or_comment(text: &str, pos: usize) -> bool {
+    if pos > 0 && text.as_bytes().get(pos - 1) == Some(&b'\n') {
+        return true;
+    }
     let le = line_end(text, pos);
     let rest = text[pos..le].trim_start_matches([' ', '\t']);
     rest.is_empty() || rest.starts_with('#')

@@ -4,4 +4,4 @@ pub mod kafka;
 pub mod model;
 pub mod ports;
 
-pub use model::{Compose, Origin, Service, Setting, ShapeError};
+pub use model::{Compose, Extends, Origin, Service, Setting, ShapeError};

@@ -29,6 +29,17 @@ pub struct Service {
     pub path: Path,
     /// Mappings merged in with `<<`, in priority order.
     pub merges: Vec<NodeId>,
+    /// `extends:` — the service it extends.
+    pub extends: Option<Extends>,
+}
+
+/// The target of a service's `extends:`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Extends {
+    /// A service of the same file (`extends: base` or `extends: {service: base}`).
+    Local(String),
+    /// A service of another file (`extends: {file: other.yml, service: base}`): not visible here.
+    External,
 }
 
 /// Where an effective setting comes from.
@@ -139,6 +150,13 @@ impl Service {
 }
 
 impl Compose {
+    /// The service named `name` in document `doc`.
+    pub fn service(&self, doc: usize, name: &str) -> Option<&Service> {
+        self.services
+            .iter()
+            .find(|s| s.doc == doc && s.name == name)
+    }
+
     /// Read the services of every document, checking the file's shape.
     pub fn load(y: &Yaml) -> Result<Compose, ShapeError> {
         let mut services = Vec::new();
@@ -196,7 +214,7 @@ impl Compose {
                 }
                 let mut merges = Vec::new();
                 merged_maps(y, node, &mut merges, 0);
-                services.push(Service {
+                let mut svc = Service {
                     name: name.to_string(),
                     doc,
                     key: e.key,
@@ -204,7 +222,20 @@ impl Compose {
                     is_alias: node != e.value,
                     path: base.key(name),
                     merges,
+                    extends: None,
+                };
+                svc.extends = svc.get(y, "extends").and_then(|s| {
+                    if let Some(name) = y.scalar(s.resolved) {
+                        return Some(Extends::Local(name.to_string()));
+                    }
+                    let file = y.get(s.resolved, "file");
+                    let target = y.get(s.resolved, "service").and_then(|v| y.scalar(v))?;
+                    Some(match file {
+                        Some(_) => Extends::External,
+                        None => Extends::Local(target.to_string()),
+                    })
                 });
+                services.push(svc);
             }
         }
         Ok(Compose { services })

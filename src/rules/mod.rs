@@ -77,6 +77,23 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// How `svc` relates to an `extends:` base for rule `id`. Compose merges the base's settings
+    /// (sequences concatenated, scalars overridden), so a key the rule adds to the base reaches
+    /// the service too; adding it to both would duplicate list items.
+    pub fn inherits(&self, svc: &Service, id: &str) -> Inherit {
+        match &svc.extends {
+            None => Inherit::No,
+            Some(crate::compose::Extends::External) => Inherit::Unknown,
+            Some(crate::compose::Extends::Local(base)) => {
+                match self.compose.service(svc.doc, base) {
+                    Some(b) if !self.profile.service_ignores(&b.name, id) => Inherit::FromBase,
+                    Some(_) => Inherit::No,
+                    None => Inherit::Unknown,
+                }
+            }
+        }
+    }
+
     /// The services rule `id` applies to (not ignored by the profile).
     pub fn services<'s>(&'s self, id: &'s str) -> impl Iterator<Item = &'s Service> + 's {
         let profile = self.profile;
@@ -85,6 +102,17 @@ impl Ctx<'_> {
             .iter()
             .filter(move |s| !profile.service_ignores(&s.name, id))
     }
+}
+
+/// Whether a service inherits settings through `extends:`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inherit {
+    /// No `extends:` (or its base is not hardened by this rule).
+    No,
+    /// It extends a service of this file that this rule also hardens.
+    FromBase,
+    /// It extends a service this file does not define: its settings cannot be seen.
+    Unknown,
 }
 
 /// A hardening rule.

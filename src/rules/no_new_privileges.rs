@@ -1,6 +1,6 @@
 //! `no-new-privileges`: every service runs with `security_opt: [no-new-privileges:true]`.
 
-use super::{Ctx, Finding, Rule, RuleMeta, Severity};
+use super::{Ctx, Finding, Inherit, Rule, RuleMeta, Severity};
 use crate::compose::Origin;
 use crate::yaml::{ops, Applicability, Change, Fix, NewNode, NodeKind};
 
@@ -46,6 +46,22 @@ impl Rule for NoNewPrivileges {
         let y = ctx.y;
         for svc in ctx.services(ID) {
             let setting = svc.get(y, "security_opt");
+            match ctx.inherits(svc, ID) {
+                // The base gets the option (or has it); Compose concatenates `security_opt`.
+                Inherit::FromBase => continue,
+                Inherit::Unknown if setting.is_none() => {
+                    out.push(Finding {
+                        rule: ID,
+                        at: svc.at(y),
+                        message: format!("service `{}` may not set no-new-privileges", svc.name),
+                        severity: Severity::Warning,
+                        fix: None,
+                        note: Some("it `extends` a service from another file; harden that one (adding it here could duplicate the option)".into()),
+                    });
+                    continue;
+                }
+                _ => {}
+            }
             let mut finding = Finding {
                 rule: ID,
                 at: svc.at(y),

@@ -1,0 +1,1 @@
+//! Credential classification (in progress).

@@ -1,0 +1,1 @@
+//! Lossless `.env` model (in progress).

@@ -144,7 +144,7 @@ fn cmd_diff(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<
     let run = run_files(args)?;
     let (mut fixed, mut review, mut manual, mut held) = (0, 0, 0, 0);
     for r in &run.results {
-        let d = crate::diff::unified(&r.path, r.input(), &r.output);
+        let d = r.diff();
         if out.write_all(d.as_bytes()).is_err() {
             return Ok(0);
         }
@@ -168,6 +168,10 @@ fn cmd_diff(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<
                 r.path, rej.rule, rej.title, rej.reason
             );
         }
+    }
+    if run.results.is_empty() {
+        report_errors(&run.errors, err);
+        return Ok(2);
     }
     let _ = writeln!(
         err,
@@ -208,7 +212,9 @@ fn cmd_check(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result
             }
         }
     }
-    let _ = writeln!(err, "{count} finding(s)");
+    if !run.results.is_empty() {
+        let _ = writeln!(err, "{count} finding(s)");
+    }
     report_errors(&run.errors, err);
     Ok(if !run.errors.is_empty() {
         2

@@ -67,12 +67,19 @@ pub struct FileResult {
     pub applied: Vec<usize>,
     /// Fixes held back or dropped.
     pub rejected: Vec<Rejected>,
+    /// The applied edits, in input byte offsets.
+    pub edits: Vec<crate::yaml::Edit>,
 }
 
 impl FileResult {
     /// The input text.
     pub fn input(&self) -> &str {
         &self.yaml.text
+    }
+
+    /// The unified diff from input to output.
+    pub fn diff(&self) -> String {
+        crate::diff::from_edits(&self.path, self.input(), &self.edits)
     }
 
     /// Errors to report for fixes that failed verification.
@@ -189,6 +196,7 @@ pub fn process(plan: &Plan, display: &str, text: String) -> Result<FileResult, E
         output: applied.output,
         applied: applied.applied.iter().map(|&i| owners[i]).collect(),
         rejected: applied.rejected,
+        edits: applied.edits,
         findings,
         yaml,
     })

@@ -110,7 +110,7 @@ fn corpus_gate() {
 
             // 4. The diff reproduces the output through patch -p1 and git apply.
             if r.output != text {
-                let diff = compose_harden::diff::unified(&short, &text, &r.output);
+                let diff = compose_harden::diff::from_edits(&short, &text, &r.edits);
                 for tool in ["patch", "git-apply"] {
                     let dir = tempfile::tempdir().expect("tempdir");
                     let p = dir.path().join(&short);

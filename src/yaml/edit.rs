@@ -130,6 +130,8 @@ pub struct Applied {
     pub applied: Vec<usize>,
     /// Fixes held back, with reasons.
     pub rejected: Vec<Rejected>,
+    /// The edits applied, sorted in the order they were spliced (input byte offsets).
+    pub edits: Vec<Edit>,
 }
 
 fn conflicts(a: &Edit, b: &Edit) -> bool {
@@ -146,14 +148,7 @@ fn conflicts(a: &Edit, b: &Edit) -> bool {
 
 /// Splice `edits` (already checked to be non-overlapping) into `text` in one pass.
 pub fn splice(text: &str, edits: &mut [(usize, &Edit)]) -> String {
-    edits.sort_by(|(fa, a), (fb, b)| {
-        (a.range.start, !a.is_insert(), *fa, a.range.end).cmp(&(
-            b.range.start,
-            !b.is_insert(),
-            *fb,
-            b.range.end,
-        ))
-    });
+    sort_for_splice(edits);
     let extra: usize = edits.iter().map(|(_, e)| e.replacement.len()).sum();
     let mut out = String::with_capacity(text.len() + extra);
     let mut pos = 0;
@@ -164,6 +159,28 @@ pub fn splice(text: &str, edits: &mut [(usize, &Edit)]) -> String {
     }
     out.push_str(&text[pos..]);
     out
+}
+
+/// Order edits for splicing: by start, insertions before a replacement at the same point, then
+/// by fix order.
+fn sort_for_splice(edits: &mut [(usize, &Edit)]) {
+    edits.sort_by(|(fa, a), (fb, b)| {
+        (a.range.start, !a.is_insert(), *fa, a.range.end).cmp(&(
+            b.range.start,
+            !b.is_insert(),
+            *fb,
+            b.range.end,
+        ))
+    });
+}
+
+fn sorted_edits(fixes: &[Fix], ids: &[usize]) -> Vec<Edit> {
+    let mut edits: Vec<(usize, &Edit)> = ids
+        .iter()
+        .flat_map(|&i| fixes[i].edits.iter().map(move |e| (i, e)))
+        .collect();
+    sort_for_splice(&mut edits);
+    edits.into_iter().map(|(_, e)| e.clone()).collect()
 }
 
 /// Choose non-overlapping fixes: fixes are taken in order of their first edit (then their
@@ -268,9 +285,14 @@ pub fn verify(
     output: &str,
     changes: &[Change],
 ) -> Result<(), VerifyError> {
-    let out = Yaml::parse(output.to_string()).map_err(VerifyError::Parse)?;
     let mut expected = input_docs.to_vec();
     apply_changes(&mut expected, changes).map_err(VerifyError::BadChange)?;
+    verify_expected(expected, output)
+}
+
+/// Check that `output` parses to exactly `expected`.
+fn verify_expected(expected: Vec<super::value::Value>, output: &str) -> Result<(), VerifyError> {
+    let out = Yaml::parse(output.to_string()).map_err(VerifyError::Parse)?;
     let actual = documents(&out);
     match first_difference(&expected, &actual) {
         None => Ok(()),
@@ -288,9 +310,9 @@ pub fn apply_fixes(y: &Yaml, fixes: &[Fix]) -> Applied {
             output: y.text.clone(),
             applied: accepted,
             rejected,
+            edits: Vec::new(),
         };
     }
-    let input_docs = documents(y);
     let build = |ids: &[usize]| {
         let mut edits: Vec<(usize, &Edit)> = ids
             .iter()
@@ -303,14 +325,22 @@ pub fn apply_fixes(y: &Yaml, fixes: &[Fix]) -> Applied {
         (splice(&y.text, &mut edits), changes)
     };
     let (output, changes) = build(&accepted);
-    if verify(&input_docs, &output, &changes).is_ok() {
+    // Fast path: the input's value is changed in place (no copy), then compared once.
+    let mut expected = documents(y);
+    let fast = match apply_changes(&mut expected, &changes) {
+        Ok(()) => verify_expected(expected, &output),
+        Err(p) => Err(VerifyError::BadChange(p)),
+    };
+    if fast.is_ok() {
         return Applied {
             output,
+            edits: sorted_edits(fixes, &accepted),
             applied: accepted,
             rejected,
         };
     }
     // Slow path, taken only when something is wrong: find the culprits one by one.
+    let input_docs = documents(y);
     let mut good = Vec::new();
     for &i in &accepted {
         let (out, ch) = build(&[i]);
@@ -341,10 +371,12 @@ pub fn apply_fixes(y: &Yaml, fixes: &[Fix]) -> Applied {
             output: y.text.clone(),
             applied: accepted,
             rejected,
+            edits: Vec::new(),
         };
     }
     Applied {
         output,
+        edits: sorted_edits(fixes, &good),
         applied: good,
         rejected,
     }

@@ -116,6 +116,9 @@ pub struct Limits {
     pub max_depth: usize,
     /// Maximum number of alias nodes in a file.
     pub max_aliases: usize,
+    /// Maximum number of nodes the file would have with every alias expanded (when that is
+    /// also more than 100 times its written node count): a guard against "billion laughs".
+    pub max_expanded: u64,
 }
 
 impl Default for Limits {
@@ -123,6 +126,7 @@ impl Default for Limits {
         Limits {
             max_depth: 256,
             max_aliases: 10_000,
+            max_expanded: 1_000_000,
         }
     }
 }
@@ -150,8 +154,11 @@ pub struct Yaml {
 struct Frame {
     node: NodeId,
     pending_key: Option<NodeId>,
-    keys: HashMap<String, NodeId>,
+    /// Scalar keys seen so far, built only for large mappings (small ones are scanned).
+    keys: Option<HashMap<String, ()>>,
 }
+
+const SCAN_KEYS_UP_TO: usize = 16;
 
 /// Maps saphyr's char indices to byte offsets.
 struct CharToByte {
@@ -206,6 +213,7 @@ impl Yaml {
         let result = build(&text, bom, &mut y, limits);
         y.text = text;
         result?;
+        y.check_expansion(limits)?;
         y.detect_indentation();
         Ok(y)
     }
@@ -318,6 +326,64 @@ impl Yaml {
             i -= 1;
         }
         (i > 0 && bytes[i - 1] == b'-').then(|| i - 1)
+    }
+
+    /// Refuse documents whose aliases would expand to a huge tree (without expanding them).
+    fn check_expansion(&self, limits: Limits) -> Result<(), ParseError> {
+        let has_alias = self
+            .nodes
+            .iter()
+            .any(|n| matches!(n.kind, NodeKind::Alias { .. }));
+        if !has_alias {
+            return Ok(());
+        }
+        // Children are created after their parents and aliases point backwards, so a reverse
+        // pass sees every child and alias target... except targets, which come earlier; do a
+        // forward pass over completed sizes in post-order instead.
+        let mut size = vec![0u64; self.nodes.len()];
+        let mut order: Vec<(NodeId, bool)> =
+            self.docs.iter().rev().map(|d| (d.root, false)).collect();
+        let mut total: u64 = 0;
+        while let Some((id, done)) = order.pop() {
+            if done {
+                size[id] = 1 + match &self.nodes[id].kind {
+                    NodeKind::Scalar { .. } => 0,
+                    NodeKind::Alias { target, .. } => size[*target].saturating_sub(1),
+                    NodeKind::Seq { items } => {
+                        items.iter().fold(0u64, |a, &i| a.saturating_add(size[i]))
+                    }
+                    NodeKind::Map { entries } => entries.iter().fold(0u64, |a, e| {
+                        a.saturating_add(size[e.key]).saturating_add(size[e.value])
+                    }),
+                };
+                if self.nodes[id].parent.is_none() {
+                    total = total.saturating_add(size[id]);
+                }
+                continue;
+            }
+            order.push((id, true));
+            match &self.nodes[id].kind {
+                NodeKind::Seq { items } => order.extend(items.iter().rev().map(|&i| (i, false))),
+                NodeKind::Map { entries } => {
+                    for e in entries.iter().rev() {
+                        order.push((e.value, false));
+                        order.push((e.key, false));
+                    }
+                }
+                _ => {}
+            }
+        }
+        if total > limits.max_expanded && total > 100 * self.nodes.len() as u64 {
+            return Err(ParseError {
+                line: 1,
+                col: 1,
+                message: format!(
+                    "aliases would expand this file to {total} nodes (written: {}): refusing a \"billion laughs\" document",
+                    self.nodes.len()
+                ),
+            });
+        }
+        Ok(())
     }
 
     fn detect_indentation(&mut self) {
@@ -525,6 +591,12 @@ fn build(full: &str, bom: usize, y: &mut Yaml, limits: Limits) -> Result<(), Par
                 let target = *anchors
                     .get(&id)
                     .ok_or_else(|| err_at(s, "alias to an unknown anchor".into()))?;
+                if stack.iter().any(|f| f.node == target) {
+                    return Err(err_at(
+                        s,
+                        "recursive alias: it refers to a node that contains it".into(),
+                    ));
+                }
                 let name = full[s..e].trim_start_matches('*').trim().to_string();
                 y.nodes.push(Node {
                     kind: NodeKind::Alias { name, target },
@@ -673,7 +745,7 @@ fn build(full: &str, bom: usize, y: &mut Yaml, limits: Limits) -> Result<(), Par
                 stack.push(Frame {
                     node: id,
                     pending_key: None,
-                    keys: HashMap::new(),
+                    keys: None,
                 });
                 None
             }
@@ -747,7 +819,27 @@ fn attach(
     match frame.pending_key.take() {
         None => {
             if let NodeKind::Scalar { value, .. } = &y.nodes[id].kind {
-                if frame.keys.insert(value.clone(), id).is_some() {
+                let entries: &[Entry] = match &y.nodes[frame.node].kind {
+                    NodeKind::Map { entries } => entries,
+                    _ => &[],
+                };
+                let dup = if entries.len() < SCAN_KEYS_UP_TO {
+                    entries.iter().any(|e| {
+                        matches!(&y.nodes[e.key].kind, NodeKind::Scalar { value: v, .. } if v == value)
+                    })
+                } else {
+                    let keys = frame.keys.get_or_insert_with(|| {
+                        entries
+                            .iter()
+                            .filter_map(|e| match &y.nodes[e.key].kind {
+                                NodeKind::Scalar { value, .. } => Some((value.clone(), ())),
+                                _ => None,
+                            })
+                            .collect()
+                    });
+                    keys.insert(value.clone(), ()).is_some()
+                };
+                if dup {
                     return Err(err_at(
                         y.nodes[id].span.start,
                         format!("duplicate key `{value}` in a mapping"),

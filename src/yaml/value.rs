@@ -1,6 +1,7 @@
 //! The value of a YAML document, independent of layout, and the declared changes a fix makes
 //! to it. Verification compares `value(output)` with `value(input) + changes`.
 
+use std::collections::HashMap;
 use std::fmt;
 
 use super::tree::{NodeId, NodeKind, ScalarStyle, Yaml};
@@ -286,24 +287,6 @@ impl Value {
     fn key_matches(&self, k: &str) -> bool {
         matches!(&self.data, Data::Scalar(_, s) if s == k)
     }
-
-    fn at_mut(&mut self, segs: &[Seg]) -> Option<&mut Value> {
-        let mut cur = self;
-        for s in segs {
-            cur = match (&mut cur.data, s) {
-                (Data::Map(entries), Seg::Key(k)) => {
-                    &mut entries
-                        .iter_mut()
-                        .rev()
-                        .find(|(key, _)| key.key_matches(k))?
-                        .1
-                }
-                (Data::Seq(items), Seg::Index(i)) => items.get_mut(*i)?,
-                _ => return None,
-            };
-        }
-        Some(cur)
-    }
 }
 
 fn tag_kind(tag: &str) -> Option<ScalarKind> {
@@ -323,46 +306,126 @@ pub fn documents(y: &Yaml) -> Vec<Value> {
 }
 
 /// Apply declared changes to document values. Fails (with the offending path) when a change
-/// addresses something that does not exist.
+/// addresses something that does not exist. Linear in the size of the values plus the changes:
+/// each mapping on a changed path is indexed once, however many changes go through it.
 pub fn apply_changes(docs: &mut [Value], changes: &[Change]) -> Result<(), Path> {
-    let mut removes: Vec<&Path> = Vec::new();
+    let mut per_doc: Vec<Pending<'_>> = vec![Vec::new(); docs.len()];
     for c in changes {
         let p = c.path();
-        let doc = docs.get_mut(p.doc).ok_or_else(|| p.clone())?;
-        match c {
-            Change::Remove(p) => removes.push(p),
-            Change::Set(p, v) => *doc.at_mut(&p.segs).ok_or_else(|| p.clone())? = v.clone(),
-            Change::InsertKey(p, k, v) => {
-                match &mut doc.at_mut(&p.segs).ok_or_else(|| p.clone())?.data {
-                    Data::Map(entries) => entries.push((Value::str(k.clone()), v.clone())),
-                    _ => return Err(p.clone()),
-                }
-            }
-            Change::Append(p, v) => match &mut doc.at_mut(&p.segs).ok_or_else(|| p.clone())?.data {
-                Data::Seq(items) => items.push(v.clone()),
-                _ => return Err(p.clone()),
-            },
+        per_doc
+            .get_mut(p.doc)
+            .ok_or_else(|| p.clone())?
+            .push((&p.segs[..], c));
+    }
+    for (doc, items) in docs.iter_mut().zip(per_doc) {
+        if !items.is_empty() {
+            apply_node(doc, items)?;
         }
     }
-    // Higher indices (and deeper paths) first, so earlier indices stay valid.
-    removes.sort();
-    removes.dedup();
-    for p in removes.into_iter().rev() {
-        let (last, parent) = p.segs.split_last().ok_or_else(|| p.clone())?;
-        let doc = &mut docs[p.doc];
-        let container = doc.at_mut(parent).ok_or_else(|| p.clone())?;
-        match (&mut container.data, last) {
-            (Data::Map(entries), Seg::Key(k)) => {
-                let i = entries
-                    .iter()
-                    .position(|(key, _)| key.key_matches(k))
-                    .ok_or_else(|| p.clone())?;
-                entries.remove(i);
+    Ok(())
+}
+
+/// Changes still to apply below a node: remaining path steps and the change.
+type Pending<'c> = Vec<(&'c [Seg], &'c Change)>;
+
+fn apply_node(v: &mut Value, items: Pending<'_>) -> Result<(), Path> {
+    let mut here = Vec::new();
+    let mut removes: Vec<(&Seg, &Change)> = Vec::new();
+    let mut deeper: Vec<(&Seg, Pending<'_>)> = Vec::new();
+    let mut slot: HashMap<&Seg, usize> = HashMap::new();
+    for (segs, c) in items {
+        match (segs, c) {
+            ([], _) => here.push(c),
+            ([last], Change::Remove(_)) => removes.push((last, c)),
+            ([first, rest @ ..], _) => {
+                let i = *slot.entry(first).or_insert_with(|| {
+                    deeper.push((first, Vec::new()));
+                    deeper.len() - 1
+                });
+                deeper[i].1.push((rest, c));
             }
-            (Data::Seq(items), Seg::Index(i)) if *i < items.len() => {
-                items.remove(*i);
+        }
+    }
+    if !deeper.is_empty() {
+        match &mut v.data {
+            Data::Map(entries) => {
+                let mut index: HashMap<&str, usize> = HashMap::with_capacity(entries.len());
+                for (i, (k, _)) in entries.iter().enumerate() {
+                    if let Data::Scalar(_, s) = &k.data {
+                        index.insert(s.as_str(), i);
+                    }
+                }
+                let mut targets = Vec::with_capacity(deeper.len());
+                for (seg, list) in deeper {
+                    let i = match seg {
+                        Seg::Key(k) => index.get(k.as_str()).copied(),
+                        Seg::Index(_) => None,
+                    };
+                    match i {
+                        Some(i) => targets.push((i, list)),
+                        None => return Err(list[0].1.path().clone()),
+                    }
+                }
+                drop(index);
+                for (i, list) in targets {
+                    apply_node(&mut entries[i].1, list)?;
+                }
             }
-            _ => return Err(p.clone()),
+            Data::Seq(items) => {
+                for (seg, list) in deeper {
+                    let item = match seg {
+                        Seg::Index(i) => items.get_mut(*i),
+                        Seg::Key(_) => None,
+                    };
+                    match item {
+                        Some(item) => apply_node(item, list)?,
+                        None => return Err(list[0].1.path().clone()),
+                    }
+                }
+            }
+            _ => return Err(deeper[0].1[0].1.path().clone()),
+        }
+    }
+    if !removes.is_empty() {
+        let mut idx: Vec<usize> = Vec::with_capacity(removes.len());
+        for (seg, c) in &removes {
+            let i = match (&v.data, seg) {
+                (Data::Map(entries), Seg::Key(k)) => {
+                    entries.iter().position(|(key, _)| key.key_matches(k))
+                }
+                (Data::Seq(items), Seg::Index(i)) => (*i < items.len()).then_some(*i),
+                _ => None,
+            };
+            idx.push(i.ok_or_else(|| c.path().clone())?);
+        }
+        idx.sort_unstable();
+        idx.dedup();
+        match &mut v.data {
+            Data::Map(entries) => {
+                for i in idx.into_iter().rev() {
+                    entries.remove(i);
+                }
+            }
+            Data::Seq(items) => {
+                for i in idx.into_iter().rev() {
+                    items.remove(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    for c in here {
+        match c {
+            Change::Set(_, new) => *v = new.clone(),
+            Change::InsertKey(p, k, new) => match &mut v.data {
+                Data::Map(entries) => entries.push((Value::str(k.clone()), new.clone())),
+                _ => return Err(p.clone()),
+            },
+            Change::Append(p, new) => match &mut v.data {
+                Data::Seq(items) => items.push(new.clone()),
+                _ => return Err(p.clone()),
+            },
+            Change::Remove(p) => return Err(p.clone()),
         }
     }
     Ok(())

@@ -1,0 +1,103 @@
+//! The bad-input catalogue (`tests/bad_inputs/EXPECTED.tsv`): every case exits with its code,
+//! names the position, prints nothing on stdout, never panics and writes nothing.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut v: Vec<(PathBuf, Vec<u8>)> = std::fs::read_dir(dir)
+        .expect("dir")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_file())
+        .map(|e| (e.path(), std::fs::read(e.path()).expect("read")))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn bad_inputs_fail_cleanly_with_positions() {
+    let root = support::root();
+    let dir = root.join("tests/bad_inputs");
+    let table = std::fs::read_to_string(dir.join("EXPECTED.tsv")).expect("EXPECTED.tsv");
+    let before = snapshot(&dir);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mut n = 0;
+    for line in table
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
+        let cols: Vec<&str> = line.split('\t').collect();
+        assert_eq!(cols.len(), 4, "bad line: {line}");
+        let (case, extra, code, msg) = (cols[0], cols[1], cols[2], cols[3]);
+        let file: String = match case {
+            "@directory" => tmp.path().to_string_lossy().into_owned(),
+            "@missing" => tmp
+                .path()
+                .join("missing.yml")
+                .to_string_lossy()
+                .into_owned(),
+            "@not-a-directory" => dir
+                .join("empty.yml/compose.yml")
+                .to_string_lossy()
+                .into_owned(),
+            "@too-large" => dir
+                .join("valid-for-profile-cases.yml.in")
+                .to_string_lossy()
+                .into_owned(),
+            "@no-compose-file" => String::new(),
+            f => format!("tests/bad_inputs/{f}"),
+        };
+        let mut args: Vec<String> = vec!["diff".into()];
+        if !file.is_empty() {
+            args.extend(["-f".into(), file]);
+        }
+        args.extend(extra.split_whitespace().map(String::from));
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (got, out, err) = if case == "@no-compose-file" {
+            // Run the binary in an empty directory, where no default file exists.
+            let o = std::process::Command::new(env!("CARGO_BIN_EXE_compose-harden"))
+                .args(&argv)
+                .current_dir(tmp.path())
+                .env_remove("COMPOSE_FILE")
+                .output()
+                .expect("run binary");
+            (
+                o.status.code().unwrap_or(-1),
+                String::from_utf8_lossy(&o.stdout).into_owned(),
+                String::from_utf8_lossy(&o.stderr).into_owned(),
+            )
+        } else {
+            support::run(&argv)
+        };
+        assert_eq!(got.to_string(), code, "{case}: exit {got}, stderr: {err}");
+        assert!(err.contains(msg), "{case}: stderr lacks {msg:?}:\n{err}");
+        assert!(out.is_empty(), "{case}: printed on stdout: {out}");
+        assert!(!err.contains("panicked"), "{case}: panic");
+        n += 1;
+    }
+    assert_eq!(before, snapshot(&dir), "a bad input run wrote a file");
+    assert!(n >= 30, "catalogue has only {n} cases");
+    eprintln!("{n} bad inputs checked");
+}
+
+#[test]
+fn bad_inputs_through_the_binary_exit_2_without_panic() {
+    // The same files through the real process: exit code 2 and no panic message.
+    for f in [
+        "tab-indent.yml",
+        "invalid-utf8.yml",
+        "billion-laughs.yml",
+        "deep-nesting.yml",
+    ] {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_compose-harden"))
+            .args(["check", "-f", &format!("tests/bad_inputs/{f}")])
+            .current_dir(support::root())
+            .output()
+            .expect("run binary");
+        assert_eq!(o.status.code(), Some(2), "{f}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.starts_with("error: tests/bad_inputs/"), "{f}: {err}");
+    }
+}

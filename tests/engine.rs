@@ -1,0 +1,443 @@
+//! Engine unit tests: every edit helper on block, flow, quoted, CRLF, BOM, no-final-newline,
+//! anchor/merge, indentless-sequence and `|+` inputs; each result must also verify against its
+//! declared value change, and a wrong declaration must be refused.
+
+use compose_harden::yaml::edit::verify;
+use compose_harden::yaml::value::documents;
+use compose_harden::yaml::{
+    apply_fixes, ops, Applicability, Change, Edit, Fix, NewNode, Path, Quote, Value, Yaml,
+};
+
+fn parse(s: &str) -> Yaml {
+    Yaml::parse(s.to_string()).expect("test input parses")
+}
+
+/// Node at `path` (keys and indices) from document 0.
+fn at(y: &Yaml, path: &[&str]) -> usize {
+    let mut cur = y.docs[0].root;
+    for seg in path {
+        cur = match seg.parse::<usize>() {
+            Ok(i) => y.items(cur).expect("sequence")[i],
+            Err(_) => y.get(cur, seg).unwrap_or_else(|| panic!("no key {seg}")),
+        };
+    }
+    cur
+}
+
+fn p(path: &[&str]) -> Path {
+    let mut r = Path::root(0);
+    for seg in path {
+        r = match seg.parse::<usize>() {
+            Ok(i) => r.index(i),
+            Err(_) => r.key(seg),
+        };
+    }
+    r
+}
+
+/// Apply one edit with its declared change through the engine; return the output.
+fn run(y: &Yaml, edit: Edit, changes: Vec<Change>) -> String {
+    let fix = Fix::new("test", "test", Applicability::Safe, vec![edit], changes, 0);
+    let a = apply_fixes(y, &[fix]);
+    assert!(a.rejected.is_empty(), "rejected: {:?}", a.rejected);
+    a.output
+}
+
+fn seq(items: &[&str]) -> NewNode {
+    NewNode::Seq(items.iter().map(|s| NewNode::Str(s.to_string())).collect())
+}
+
+#[test]
+fn insert_key_block_indented_sequences() {
+    let t = "services:\n  web:\n    image: nginx\n    ports:\n      - \"80:80\"\n  db:\n    image: pg\n";
+    let y = parse(t);
+    let v = seq(&["no-new-privileges:true"]);
+    let out = run(
+        &y,
+        ops::insert_key(&y, at(&y, &["services", "web"]), "security_opt", &v).unwrap(),
+        vec![Change::InsertKey(
+            p(&["services", "web"]),
+            "security_opt".into(),
+            v.value(),
+        )],
+    );
+    assert_eq!(out, "services:\n  web:\n    image: nginx\n    ports:\n      - \"80:80\"\n    security_opt:\n      - no-new-privileges:true\n  db:\n    image: pg\n");
+}
+
+#[test]
+fn insert_key_indentless_crlf_no_final_newline() {
+    let t = "services:\r\n  web:\r\n    ports:\r\n    - 80:80\r\n    image: nginx";
+    let y = parse(t);
+    let v = seq(&["ALL"]);
+    let out = run(
+        &y,
+        ops::insert_key(&y, at(&y, &["services", "web"]), "cap_drop", &v).unwrap(),
+        vec![Change::InsertKey(
+            p(&["services", "web"]),
+            "cap_drop".into(),
+            v.value(),
+        )],
+    );
+    assert_eq!(out, "services:\r\n  web:\r\n    ports:\r\n    - 80:80\r\n    image: nginx\r\n    cap_drop:\r\n    - ALL");
+}
+
+#[test]
+fn insert_key_flow_mapping_and_empty_flow() {
+    let t = "services:\n  a: {image: x}\n  b: {}\n";
+    let y = parse(t);
+    let v = NewNode::Raw("true".into());
+    let e1 = ops::insert_key(&y, at(&y, &["services", "a"]), "read_only", &v).unwrap();
+    let e2 = ops::insert_key(&y, at(&y, &["services", "b"]), "read_only", &v).unwrap();
+    let fixes = vec![
+        Fix::new(
+            "t",
+            "t",
+            Applicability::Safe,
+            vec![e1],
+            vec![Change::InsertKey(
+                p(&["services", "a"]),
+                "read_only".into(),
+                v.value(),
+            )],
+            0,
+        ),
+        Fix::new(
+            "t",
+            "t",
+            Applicability::Safe,
+            vec![e2],
+            vec![Change::InsertKey(
+                p(&["services", "b"]),
+                "read_only".into(),
+                v.value(),
+            )],
+            0,
+        ),
+    ];
+    let a = apply_fixes(&y, &fixes);
+    assert!(a.rejected.is_empty(), "{:?}", a.rejected);
+    assert_eq!(
+        a.output,
+        "services:\n  a: {image: x, read_only: true}\n  b: {read_only: true}\n"
+    );
+}
+
+#[test]
+fn insert_after_keep_block_scalar_keeps_its_blank_lines() {
+    let t = "a:\n  cmd: |+\n    hi\n\n  next: 1\nz: 2\n";
+    let y = parse(t);
+    let v = NewNode::Str("x".into());
+    // `a` ends with `next: 1`; insert into the inner map whose last entry is `next`.
+    let out = run(
+        &y,
+        ops::insert_key(&y, at(&y, &["a"]), "k", &v).unwrap(),
+        vec![Change::InsertKey(p(&["a"]), "k".into(), v.value())],
+    );
+    assert_eq!(out, "a:\n  cmd: |+\n    hi\n\n  next: 1\n  k: x\nz: 2\n");
+    // Directly after the `|+` scalar when it is last.
+    let t2 = "a:\n  cmd: |+\n    hi\n\nz: 2\n";
+    let y2 = parse(t2);
+    let out2 = run(
+        &y2,
+        ops::insert_key(&y2, at(&y2, &["a"]), "k", &v).unwrap(),
+        vec![Change::InsertKey(p(&["a"]), "k".into(), v.value())],
+    );
+    assert_eq!(out2, "a:\n  cmd: |+\n    hi\n\n  k: x\nz: 2\n");
+}
+
+#[test]
+fn append_item_block_flow_and_empty_flow() {
+    let t = "s:\n  - a   # c\n  - b\nf: [x, y]\ne: []\n";
+    let y = parse(t);
+    let item = NewNode::Str("w".into());
+    let edits = [
+        (
+            ops::append_item(&y, at(&y, &["s"]), &item).unwrap(),
+            p(&["s"]),
+        ),
+        (
+            ops::append_item(&y, at(&y, &["f"]), &item).unwrap(),
+            p(&["f"]),
+        ),
+        (
+            ops::append_item(&y, at(&y, &["e"]), &item).unwrap(),
+            p(&["e"]),
+        ),
+    ];
+    let fixes: Vec<Fix> = edits
+        .into_iter()
+        .map(|(e, path)| {
+            Fix::new(
+                "t",
+                "t",
+                Applicability::Safe,
+                vec![e],
+                vec![Change::Append(path, item.value())],
+                0,
+            )
+        })
+        .collect();
+    let a = apply_fixes(&y, &fixes);
+    assert!(a.rejected.is_empty(), "{:?}", a.rejected);
+    assert_eq!(
+        a.output,
+        "s:\n  - a   # c\n  - b\n  - w\nf: [x, y, w]\ne: [w]\n"
+    );
+}
+
+#[test]
+fn remove_item_with_comment_line_and_trailing_comment() {
+    let t = "ports:\n  # public on purpose\n  - \"5000:5000\"  # bmp\n  - \"80:80\"\n";
+    let y = parse(t);
+    let out = run(
+        &y,
+        ops::remove_item(&y, at(&y, &["ports"]), 0).unwrap(),
+        vec![Change::Remove(p(&["ports", "0"]))],
+    );
+    assert_eq!(out, "ports:\n  - \"80:80\"\n");
+}
+
+#[test]
+fn remove_last_item_without_final_newline_keeps_it_missing() {
+    let t = "ports:\n  - a\n  - b";
+    let y = parse(t);
+    let out = run(
+        &y,
+        ops::remove_item(&y, at(&y, &["ports"]), 1).unwrap(),
+        vec![Change::Remove(p(&["ports", "1"]))],
+    );
+    assert_eq!(out, "ports:\n  - a");
+}
+
+#[test]
+fn remove_flow_items_and_entries() {
+    let t = "a: [x, y, z]\nb: {k: 1, l: 2}\n";
+    let y = parse(t);
+    let f1 = Fix::new(
+        "t",
+        "t",
+        Applicability::Safe,
+        vec![ops::remove_item(&y, at(&y, &["a"]), 2).unwrap()],
+        vec![Change::Remove(p(&["a", "2"]))],
+        0,
+    );
+    let f2 = Fix::new(
+        "t",
+        "t",
+        Applicability::Safe,
+        vec![ops::remove_entry(&y, at(&y, &["b"]), 0).unwrap()],
+        vec![Change::Remove(p(&["b", "k"]))],
+        0,
+    );
+    let a = apply_fixes(&y, &[f1, f2]);
+    assert!(a.rejected.is_empty(), "{:?}", a.rejected);
+    assert_eq!(a.output, "a: [x, y]\nb: {l: 2}\n");
+}
+
+#[test]
+fn remove_block_entry_crlf() {
+    let t = "svc:\r\n  privileged: true # why\r\n  image: x\r\n";
+    let y = parse(t);
+    let out = run(
+        &y,
+        ops::remove_entry(&y, at(&y, &["svc"]), 0).unwrap(),
+        vec![Change::Remove(p(&["svc", "privileged"]))],
+    );
+    assert_eq!(out, "svc:\r\n  image: x\r\n");
+}
+
+#[test]
+fn replace_scalar_keeps_quoting_and_quotes_when_needed() {
+    let t = "a: 'x'\nb: \"y\"\nc: plain\nd: 8080\ne:\n";
+    let y = parse(t);
+    let cases = [
+        ("a", "it's", "'it''s'"),
+        ("b", "q\"", "\"q\\\"\""),
+        ("c", "127.0.0.1:80:80", "127.0.0.1:80:80"),
+        ("d", "127.0.0.1::8080", "127.0.0.1::8080"),
+    ];
+    for (k, v, want) in cases {
+        let e = ops::replace_scalar(&y, at(&y, &[k]), v, Quote::Keep).unwrap();
+        assert_eq!(e.replacement, want, "{k}");
+        run(&y, e, vec![Change::Set(p(&[k]), Value::str(v))]);
+    }
+    // Plain that would change type or read as base-60 gets quoted.
+    let e = ops::replace_scalar(&y, at(&y, &["c"]), "80:80", Quote::Keep).unwrap();
+    assert_eq!(e.replacement, "\"80:80\"");
+    let e = ops::replace_scalar(&y, at(&y, &["c"]), "true", Quote::Keep).unwrap();
+    assert_eq!(e.replacement, "\"true\"");
+    let e = ops::replace_scalar(&y, at(&y, &["c"]), "x", Quote::Force).unwrap();
+    assert_eq!(e.replacement, "\"x\"");
+    // An empty value gets written after the colon.
+    let out = run(
+        &y,
+        ops::replace_scalar(&y, at(&y, &["e"]), "v", Quote::Keep).unwrap(),
+        vec![Change::Set(p(&["e"]), Value::str("v"))],
+    );
+    assert!(out.ends_with("e: v\n"), "{out}");
+}
+
+#[test]
+fn replace_in_flow_context_quotes_commas() {
+    let t = "a: [x, y]\n";
+    let y = parse(t);
+    let e = ops::replace_scalar(&y, at(&y, &["a", "0"]), "p,q", Quote::Keep).unwrap();
+    assert_eq!(e.replacement, "\"p,q\"");
+    run(&y, e, vec![Change::Set(p(&["a", "0"]), Value::str("p,q"))]);
+}
+
+#[test]
+fn rewrite_part_of_scalar_narrow_and_wide() {
+    let t = "env:\n  - KAFKA_ADVERTISED_LISTENERS=PLAINTEXT://k:29092,PLAINTEXT_HOST://${HOST_IP}:9092\n  - \"URL=postgres://u:pw@db/x\"\n";
+    let y = parse(t);
+    let n0 = at(&y, &["env", "0"]);
+    let v0 = y.scalar(n0).unwrap().to_string();
+    let cut = v0.find(",PLAINTEXT_HOST").unwrap();
+    let e = ops::rewrite_in_scalar(&y, n0, cut..v0.len(), "").unwrap();
+    assert!(e.range.len() < v0.len(), "narrow edit");
+    let new0 = v0[..cut].to_string();
+    let n1 = at(&y, &["env", "1"]);
+    let v1 = y.scalar(n1).unwrap().to_string();
+    let pw = v1.find("pw").unwrap();
+    let e1 = ops::rewrite_in_scalar(&y, n1, pw..pw + 2, "${DB_PW:?set in .env}").unwrap();
+    let new1 = format!("{}${{DB_PW:?set in .env}}{}", &v1[..pw], &v1[pw + 2..]);
+    let fixes = vec![
+        Fix::new(
+            "t",
+            "t",
+            Applicability::Review,
+            vec![e],
+            vec![Change::Set(p(&["env", "0"]), Value::str(new0))],
+            0,
+        ),
+        Fix::new(
+            "t",
+            "t",
+            Applicability::Review,
+            vec![e1],
+            vec![Change::Set(p(&["env", "1"]), Value::str(new1))],
+            0,
+        ),
+    ];
+    let a = apply_fixes(&y, &fixes);
+    assert!(a.rejected.is_empty(), "{:?}", a.rejected);
+    assert_eq!(a.output, "env:\n  - KAFKA_ADVERTISED_LISTENERS=PLAINTEXT://k:29092\n  - \"URL=postgres://u:${DB_PW:?set in .env}@db/x\"\n");
+}
+
+#[test]
+fn bom_is_kept_and_spans_are_bytes() {
+    let t = "\u{feff}a:\n  b: é\n  c: x\n";
+    let y = parse(t);
+    let e = ops::replace_scalar(&y, at(&y, &["a", "c"]), "ü", Quote::Keep).unwrap();
+    let out = run(&y, e, vec![Change::Set(p(&["a", "c"]), Value::str("ü"))]);
+    assert_eq!(out, "\u{feff}a:\n  b: é\n  c: ü\n");
+}
+
+#[test]
+fn anchors_and_merges_stay_references() {
+    let t = "x: &base\n  k: 1\ns:\n  <<: *base\n  j: 2\n";
+    let y = parse(t);
+    let v = NewNode::Str("v".into());
+    let out = run(
+        &y,
+        ops::insert_key(&y, at(&y, &["s"]), "m", &v).unwrap(),
+        vec![Change::InsertKey(p(&["s"]), "m".into(), v.value())],
+    );
+    assert_eq!(out, "x: &base\n  k: 1\ns:\n  <<: *base\n  j: 2\n  m: v\n");
+    // YAML 1.1 booleans (`n`, `yes`, `on`) are quoted so older parsers read strings.
+    let e = ops::insert_key(&y, at(&y, &["s"]), "n", &v).unwrap();
+    assert_eq!(e.replacement, "  \"n\": v\n");
+}
+
+#[test]
+fn verification_refuses_a_wrong_declaration() {
+    let y = parse("a: 1\nb: 2\n");
+    // The edit changes `a` but the fix declares a change to `b`.
+    let e = ops::replace_scalar(&y, at(&y, &["a"]), "x", Quote::Keep).unwrap();
+    let fix = Fix::new(
+        "liar",
+        "t",
+        Applicability::Safe,
+        vec![e],
+        vec![Change::Set(p(&["b"]), Value::str("x"))],
+        0,
+    );
+    let a = apply_fixes(&y, &[fix]);
+    assert_eq!(a.output, y.text, "nothing applied");
+    assert_eq!(a.rejected.len(), 1);
+    assert!(
+        a.rejected[0].is_error && a.rejected[0].reason.contains("verification failed"),
+        "{:?}",
+        a.rejected
+    );
+}
+
+#[test]
+fn verification_catches_an_edit_that_breaks_syntax() {
+    let y = parse("a: 1\n");
+    let fix = Fix::new(
+        "bad",
+        "t",
+        Applicability::Safe,
+        vec![Edit::insert(0, "[")],
+        vec![],
+        0,
+    );
+    let a = apply_fixes(&y, &[fix]);
+    assert_eq!(a.output, y.text);
+    assert!(
+        a.rejected[0].reason.contains("does not parse"),
+        "{:?}",
+        a.rejected
+    );
+}
+
+#[test]
+fn overlapping_fixes_hold_back_the_later_one() {
+    let y = parse("a: 1\nb: 2\n");
+    let n = at(&y, &["a"]);
+    let f1 = Fix::new(
+        "r1",
+        "t",
+        Applicability::Safe,
+        vec![ops::replace_scalar(&y, n, "x", Quote::Keep).unwrap()],
+        vec![Change::Set(p(&["a"]), Value::str("x"))],
+        0,
+    );
+    let f2 = Fix::new(
+        "r2",
+        "t",
+        Applicability::Safe,
+        vec![ops::replace_scalar(&y, n, "z", Quote::Keep).unwrap()],
+        vec![Change::Set(p(&["a"]), Value::str("z"))],
+        0,
+    );
+    let a = apply_fixes(&y, &[f1, f2]);
+    assert_eq!(a.output, "a: x\nb: 2\n");
+    assert_eq!(a.rejected.len(), 1);
+    assert!(
+        a.rejected[0].reason.contains("overlaps a fix of `r1`"),
+        "{:?}",
+        a.rejected
+    );
+}
+
+#[test]
+fn value_of_multi_document_stream() {
+    let y = parse("---\na: 1\n---\nb: [1, 2]\n...\n");
+    let docs = documents(&y);
+    assert_eq!(docs.len(), 2);
+    verify(&docs, &y.text, &[]).expect("identity verifies");
+}
+
+#[test]
+fn duplicate_keys_tabs_and_garbage_are_parse_errors_with_positions() {
+    let e = Yaml::parse("a: 1\nb: 2\na: 3\n".into()).unwrap_err();
+    assert_eq!((e.line, e.col), (3, 1));
+    assert!(e.message.contains("duplicate key `a`"));
+    let e = Yaml::parse("a:\n\tb: 1\n".into()).unwrap_err();
+    assert_eq!(e.line, 2);
+    assert!(e.message.contains("tabs"), "{}", e.message);
+    let e = Yaml::parse("a: [1, 2\n".into()).unwrap_err();
+    assert!(e.line >= 1);
+}

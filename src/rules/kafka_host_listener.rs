@@ -96,25 +96,50 @@ fn env_vars(y: &Yaml, svc: &Service) -> Vec<EnvVar> {
             }
         }
         NodeKind::Map { entries } => {
+            // Own entries first, then entries merged with `<<` (not editable here).
+            let mut maps: Vec<(NodeId, bool)> = vec![(setting.resolved, local)];
             for e in entries {
-                let Some(k) = y.scalar(e.key) else { continue };
-                let Some(var) = kafka::classify_var(k) else {
-                    continue;
-                };
-                let node = y.resolve(e.value);
-                if y.is_null(node) {
+                if y.scalar(e.key) != Some("<<") {
                     continue;
                 }
-                let Some(v) = y.scalar(node) else { continue };
-                out.push(EnvVar {
-                    var,
-                    key: k.to_string(),
-                    value: v.to_string(),
-                    node,
-                    path: base.key(k),
-                    list_form: false,
-                    editable: local && node == e.value,
-                });
+                let v = y.resolve(e.value);
+                match &y.node(v).kind {
+                    NodeKind::Map { .. } => maps.push((v, false)),
+                    NodeKind::Seq { items } => {
+                        maps.extend(items.iter().map(|&i| (y.resolve(i), false)))
+                    }
+                    _ => {}
+                }
+            }
+            let mut seen: Vec<String> = Vec::new();
+            for (map, own) in maps {
+                let Some(entries) = y.entries(map) else {
+                    continue;
+                };
+                for e in entries {
+                    let Some(k) = y.scalar(e.key) else { continue };
+                    let Some(var) = kafka::classify_var(k) else {
+                        continue;
+                    };
+                    if seen.iter().any(|s| s == k) {
+                        continue;
+                    }
+                    seen.push(k.to_string());
+                    let node = y.resolve(e.value);
+                    if y.is_null(node) {
+                        continue;
+                    }
+                    let Some(v) = y.scalar(node) else { continue };
+                    out.push(EnvVar {
+                        var,
+                        key: k.to_string(),
+                        value: v.to_string(),
+                        node,
+                        path: base.key(k),
+                        list_form: false,
+                        editable: own && node == e.value,
+                    });
+                }
             }
         }
         _ => {}
@@ -299,7 +324,7 @@ fn analyze(ctx: &Ctx<'_>, svc: &Service) -> Option<Analysis> {
         if beyond_host && !plaintext.is_empty() {
             let ls: Vec<&str> = plaintext.iter().map(|(l, _)| l.name.as_str()).collect();
             parts.push(format!(
-                "{} is PLAINTEXT and published: {SASL_ADVICE}",
+                "listener {} uses PLAINTEXT and is published beyond the host: {SASL_ADVICE}",
                 ls.join(", ")
             ));
         }

@@ -360,4 +360,61 @@ mod tests {
         .expect("valid");
         assert_eq!(p.rules.enabled("no-new-privileges"), Some(false));
     }
+
+    #[test]
+    fn openbmp_keeps_collector_5000() {
+        let p = Profile::builtin("openbmp").expect("exists").expect("valid");
+        assert_eq!(p.rules.enabled("public-port"), Some(true));
+        assert_eq!(p.rules.enabled("kafka-host-listener"), Some(true));
+        assert_eq!(p.rules.enabled("no-new-privileges"), Some(true));
+        assert_eq!(
+            p.port_action("collector", Some("5000"), "5000", None),
+            PortAction::Keep
+        );
+        assert_eq!(
+            p.port_action("collector", Some("5001"), "5001", None),
+            PortAction::Loopback
+        );
+        assert_eq!(
+            p.port_action("psql", Some("5432"), "5432", None),
+            PortAction::Loopback
+        );
+        assert_eq!(p.kafka_action(), KafkaAction::Drop);
+    }
+
+    #[test]
+    fn port_action_precedence() {
+        let p = load_text(
+            "[rules.public-port]\naction = \"drop\"\n[services.a]\nports = \"keep\"\n\
+             port-actions = { \"80\" = \"loopback\", \"514/udp\" = \"drop\" }\n",
+            "p.toml",
+            None,
+            0,
+        )
+        .expect("valid");
+        assert_eq!(
+            p.port_action("a", Some("80"), "8080", None),
+            PortAction::Loopback
+        );
+        assert_eq!(
+            p.port_action("a", None, "80", Some("tcp")),
+            PortAction::Loopback
+        );
+        assert_eq!(
+            p.port_action("a", Some("443"), "443", None),
+            PortAction::Keep
+        );
+        assert_eq!(
+            p.port_action("a", Some("514"), "514", Some("udp")),
+            PortAction::Drop
+        );
+        assert_eq!(
+            p.port_action("a", Some("514"), "514", None),
+            PortAction::Keep
+        );
+        assert_eq!(p.port_action("b", Some("80"), "80", None), PortAction::Drop);
+        let e = load_text("[services.a]\nports = \"open\"\n", "p.toml", None, 0)
+            .expect_err("bad action");
+        assert!(e.message.contains("open"), "{}", e.message);
+    }
 }

@@ -206,3 +206,24 @@ fn network_rules_over_corpus() {
     );
     assert!(checked > 0);
 }
+
+/// Both rules on one flow `ports:` list: kafka-host-listener removes its item, public-port
+/// rewrites the others; no fix is held back and the result converges.
+#[test]
+fn both_rules_share_a_flow_list() {
+    let path = support::root().join("tests/fixtures/kafka-host-listener/flow-shared-list.yml");
+    let plan = plan();
+    let d = path.to_string_lossy().into_owned();
+    let text = engine::read(&path, &d, plan.max_size).expect("read");
+    let r = engine::process(&plan, &d, text).expect("process");
+    assert!(r.errors().is_empty(), "{:?}", r.errors());
+    assert!(r.rejected.is_empty(), "held back: {:?}", r.rejected);
+    assert!(
+        r.output.contains(r#"ports: ["127.0.0.1:9092:9092"]"#),
+        "{}",
+        r.output
+    );
+    assert!(!r.output.contains("EXTERNAL"), "{}", r.output);
+    let r2 = engine::process(&plan, &d, r.output.clone()).expect("process again");
+    assert_eq!(r2.output, r.output);
+}

@@ -235,6 +235,20 @@ pub(crate) fn loopback_edit(
     }
 }
 
+/// Whether `per_item` on sequence `seq` needs one rewrite of a flow list (several removals).
+pub(crate) fn needs_flow_rewrite(
+    y: &Yaml,
+    seq: NodeId,
+    per_item: &BTreeMap<usize, ItemEdit>,
+) -> bool {
+    y.node(seq).flow
+        && per_item
+            .values()
+            .filter(|e| matches!(e, ItemEdit::Drop))
+            .count()
+            > 1
+}
+
 /// Edits and changes that apply `per_item` to the `ports:` list of `svc`: separate edits in a
 /// block list, one rewrite of the items in a flow list, and removal of the whole `ports` key
 /// when every item is dropped.
@@ -264,7 +278,9 @@ pub(crate) fn list_edits(
             ItemEdit::Rewrite(_, c) => changes.push(c.clone()),
         }
     }
-    if !y.node(seq).flow {
+    if !needs_flow_rewrite(y, seq, per_item) {
+        // Separate edits: inside items, whole lines (block), or one item with its separator
+        // (a single flow removal); none of them overlap.
         for (&i, e) in per_item {
             edits.push(match e {
                 ItemEdit::Drop => ops::remove_item(y, seq, i)?,
@@ -273,8 +289,8 @@ pub(crate) fn list_edits(
         }
         return Ok((edits, changes));
     }
-    // Flow list: rewrite the items' text in one edit (removals of neighbours overlap); the
-    // items are joined with `, `.
+    // Flow list with several removals: rewrite the items' text in one edit (removals of
+    // neighbours overlap); the items are joined with `, `.
     let span = |i: usize| y.node(items[i]).full_start..y.node(items[i]).span.end;
     let range = span(0).start..span(items.len() - 1).end;
     if y.text[range.clone()].contains('#') {
@@ -449,10 +465,9 @@ impl Rule for PublicPort {
             if wanting.is_empty() {
                 continue;
             }
-            let flow = y.node(setting.resolved).flow;
             let all_dropped =
                 (0..items.len()).all(|i| matches!(per_item.get(&i), Some(ItemEdit::Drop)));
-            let combined = flow || all_dropped;
+            let combined = all_dropped || needs_flow_rewrite(y, setting.resolved, &per_item);
             if !svc.is_alias && setting.is_local() && !combined {
                 // Block list: one independent fix per item.
                 for &(fi, ii) in &wanting {

@@ -7,7 +7,10 @@ use std::path::Path;
 use serde::Deserialize;
 
 /// Built-in profiles: (name, TOML text).
-pub const BUILTINS: &[(&str, &str)] = &[("baseline", include_str!("../profiles/baseline.toml"))];
+pub const BUILTINS: &[(&str, &str)] = &[
+    ("baseline", include_str!("../profiles/baseline.toml")),
+    ("openbmp", include_str!("../profiles/openbmp.toml")),
+];
 
 /// A problem with a profile.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -29,6 +32,56 @@ pub struct NoNewPrivilegesOptions {
     pub enabled: Option<bool>,
 }
 
+// ---- network rules (public-port, kafka-host-listener) ----
+
+/// What `public-port` does with a port published on all interfaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PortAction {
+    /// Bind it to the loopback address (default).
+    #[default]
+    Loopback,
+    /// Remove the `ports:` item.
+    Drop,
+    /// Leave it public on purpose (reported as info).
+    Keep,
+}
+
+/// Options of the `public-port` rule.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct PublicPortOptions {
+    /// Run the rule.
+    pub enabled: Option<bool>,
+    /// Default action for every service (`loopback` when unset).
+    pub action: Option<PortAction>,
+}
+
+/// What `kafka-host-listener` does with a host-facing listener.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KafkaAction {
+    /// Remove the listener and the `ports:` item that publishes it (default).
+    #[default]
+    Drop,
+    /// Keep the listener; bind its published port to 127.0.0.1.
+    Loopback,
+    /// Leave it; only report (with the SASL_SSL advice when it is PLAINTEXT).
+    Keep,
+}
+
+/// Options of the `kafka-host-listener` rule.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct KafkaHostListenerOptions {
+    /// Run the rule.
+    pub enabled: Option<bool>,
+    /// What to do with host-facing listeners (`drop` when unset).
+    pub action: Option<KafkaAction>,
+}
+
+// ---- end network rules ----
+
 /// One section per rule id.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -36,6 +89,12 @@ pub struct RulesConfig {
     /// `[rules.no-new-privileges]`.
     #[serde(rename = "no-new-privileges")]
     pub no_new_privileges: Option<NoNewPrivilegesOptions>,
+    /// `[rules.public-port]`.
+    #[serde(rename = "public-port")]
+    pub public_port: Option<PublicPortOptions>,
+    /// `[rules.kafka-host-listener]`.
+    #[serde(rename = "kafka-host-listener")]
+    pub kafka_host_listener: Option<KafkaHostListenerOptions>,
 }
 
 impl RulesConfig {
@@ -43,6 +102,8 @@ impl RulesConfig {
     pub fn enabled(&self, id: &str) -> Option<bool> {
         match id {
             "no-new-privileges" => self.no_new_privileges.as_ref()?.enabled,
+            "public-port" => self.public_port.as_ref()?.enabled,
+            "kafka-host-listener" => self.kafka_host_listener.as_ref()?.enabled,
             _ => None,
         }
     }
@@ -55,6 +116,13 @@ pub struct ServiceConfig {
     /// Rule ids not to run on this service.
     #[serde(default)]
     pub ignore: Vec<String>,
+    /// `public-port`: action for every port of this service (overrides the rule's `action`).
+    pub ports: Option<PortAction>,
+    /// `public-port`: action per port, keyed by the published port as written (`"5000"`,
+    /// `"9090-9091"`), or the container port when nothing is published (`"80"`); a key may
+    /// carry a protocol (`"514/udp"`) to match only that protocol. Overrides `ports`.
+    #[serde(default)]
+    pub port_actions: BTreeMap<String, PortAction>,
 }
 
 /// A profile as written in TOML.
@@ -79,6 +147,46 @@ impl Profile {
         self.services
             .get(service)
             .is_some_and(|s| s.ignore.iter().any(|r| r == id))
+    }
+
+    /// The `public-port` action for a port of `service` published as `published` (or, when
+    /// nothing is published, container port `target`) with `protocol` (`None` = tcp).
+    pub fn port_action(
+        &self,
+        service: &str,
+        published: Option<&str>,
+        target: &str,
+        protocol: Option<&str>,
+    ) -> PortAction {
+        let key = published.filter(|p| !p.is_empty()).unwrap_or(target);
+        let proto = protocol.unwrap_or("tcp").to_ascii_lowercase();
+        if let Some(s) = self.services.get(service) {
+            let with_proto = format!("{key}/{proto}");
+            if let Some(a) = s
+                .port_actions
+                .get(&with_proto)
+                .or_else(|| s.port_actions.get(key))
+            {
+                return *a;
+            }
+            if let Some(a) = s.ports {
+                return a;
+            }
+        }
+        self.rules
+            .public_port
+            .as_ref()
+            .and_then(|o| o.action)
+            .unwrap_or_default()
+    }
+
+    /// The `kafka-host-listener` action.
+    pub fn kafka_action(&self) -> KafkaAction {
+        self.rules
+            .kafka_host_listener
+            .as_ref()
+            .and_then(|o| o.action)
+            .unwrap_or_default()
     }
 
     /// The built-in profile `name`.
@@ -251,5 +359,62 @@ mod tests {
         )
         .expect("valid");
         assert_eq!(p.rules.enabled("no-new-privileges"), Some(false));
+    }
+
+    #[test]
+    fn openbmp_keeps_collector_5000() {
+        let p = Profile::builtin("openbmp").expect("exists").expect("valid");
+        assert_eq!(p.rules.enabled("public-port"), Some(true));
+        assert_eq!(p.rules.enabled("kafka-host-listener"), Some(true));
+        assert_eq!(p.rules.enabled("no-new-privileges"), Some(true));
+        assert_eq!(
+            p.port_action("collector", Some("5000"), "5000", None),
+            PortAction::Keep
+        );
+        assert_eq!(
+            p.port_action("collector", Some("5001"), "5001", None),
+            PortAction::Loopback
+        );
+        assert_eq!(
+            p.port_action("psql", Some("5432"), "5432", None),
+            PortAction::Loopback
+        );
+        assert_eq!(p.kafka_action(), KafkaAction::Drop);
+    }
+
+    #[test]
+    fn port_action_precedence() {
+        let p = load_text(
+            "[rules.public-port]\naction = \"drop\"\n[services.a]\nports = \"keep\"\n\
+             port-actions = { \"80\" = \"loopback\", \"514/udp\" = \"drop\" }\n",
+            "p.toml",
+            None,
+            0,
+        )
+        .expect("valid");
+        assert_eq!(
+            p.port_action("a", Some("80"), "8080", None),
+            PortAction::Loopback
+        );
+        assert_eq!(
+            p.port_action("a", None, "80", Some("tcp")),
+            PortAction::Loopback
+        );
+        assert_eq!(
+            p.port_action("a", Some("443"), "443", None),
+            PortAction::Keep
+        );
+        assert_eq!(
+            p.port_action("a", Some("514"), "514", Some("udp")),
+            PortAction::Drop
+        );
+        assert_eq!(
+            p.port_action("a", Some("514"), "514", None),
+            PortAction::Keep
+        );
+        assert_eq!(p.port_action("b", Some("80"), "80", None), PortAction::Drop);
+        let e = load_text("[services.a]\nports = \"open\"\n", "p.toml", None, 0)
+            .expect_err("bad action");
+        assert!(e.message.contains("open"), "{}", e.message);
     }
 }

@@ -5,7 +5,9 @@ use crate::compose::{Compose, Service};
 use crate::profile::Profile;
 use crate::yaml::{Applicability, Fix, Yaml};
 
+pub mod kafka_host_listener;
 pub mod no_new_privileges;
+pub mod public_port;
 
 /// How serious a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -124,7 +126,11 @@ pub trait Rule: Sync {
 }
 
 /// Every rule, in the order their fixes apply when they insert at the same place.
-pub static REGISTRY: &[&dyn Rule] = &[&no_new_privileges::NoNewPrivileges];
+pub static REGISTRY: &[&dyn Rule] = &[
+    &no_new_privileges::NoNewPrivileges,
+    &kafka_host_listener::KafkaHostListener,
+    &public_port::PublicPort,
+];
 
 /// The rule with id `id`.
 pub fn by_id(id: &str) -> Option<&'static dyn Rule> {

@@ -1,0 +1,540 @@
+//! `public-port`: a port published on all host interfaces is bound to loopback, dropped, or
+//! kept on purpose, as the profile says.
+
+use std::collections::BTreeMap;
+
+use super::{Ctx, Finding, Rule, RuleMeta, Severity};
+use crate::compose::ports::{self, Exposure, PortSpec};
+use crate::compose::{Service, Setting};
+use crate::profile::PortAction;
+use crate::yaml::{
+    ops, Applicability, Change, Edit, Fix, NewNode, NodeId, NodeKind, Path, Value, Yaml,
+};
+
+/// The rule.
+pub struct PublicPort;
+
+const ID: &str = "public-port";
+
+/// The firewall advice for ports kept public (seed checklist §1.1).
+pub const FIREWALL_ADVICE: &str = "kept public by the profile: restrict it by source with the \
+host firewall, in the DOCKER-USER chain so Docker does not bypass it, e.g. `iptables -I \
+DOCKER-USER -p tcp --dport PORT -s 10.100.0.0/24 -j RETURN` then `iptables -A DOCKER-USER -p tcp \
+--dport PORT -j DROP`";
+
+static META: RuleMeta = RuleMeta {
+    id: ID,
+    summary: "port published on all host interfaces",
+    why: "A `ports:` item without a host IP (or with `0.0.0.0`, `::`, `[::]`) publishes the port \
+on every interface of the host, and Docker's iptables rules bypass host firewalls such as ufw. \
+Databases, brokers and admin UIs reached only by other services of the stack or by an operator \
+on the host should not be reachable from the network (seed checklist §1.2). A container-only \
+item (`\"80\"`) is published on an ephemeral port on all interfaces too. `network_mode: host` \
+puts every listening port of the service on the host's interfaces.",
+    fix: "By profile, per service or per port: `loopback` (default) binds the port to \
+127.0.0.1 (`\"5432:5432\"` -> `\"127.0.0.1:5432:5432\"`, IPv6 `[::]` -> `[::1]`, long form \
+gets `host_ip: 127.0.0.1`); `drop` removes the item with its comment lines (and an emptied \
+`ports:` key); `keep` leaves it public and reports it as info with the firewall advice: \
+restrict it by source in the DOCKER-USER chain, e.g.\n\
+  iptables -I DOCKER-USER -p tcp --dport 5000 -s 10.100.0.0/24 -j RETURN\n\
+  iptables -A DOCKER-USER -p tcp --dport 5000 -j DROP\n\
+Interpolated host IPs (`${BIND}:80:80`) and `network_mode: host` are reported for review, not \
+rewritten. A port that `kafka-host-listener` removes or rebinds (when that rule is enabled in \
+the profile) is left to it.",
+    breaks: "Clients outside the host (other machines, routers, a reverse proxy on another \
+host) can no longer connect. Use `keep` for ports that must stay reachable and firewall them.",
+    applicability: Applicability::Review,
+    options:
+        "[rules.public-port]\nenabled = true\naction = \"loopback\"   # loopback | drop | keep\n\n\
+[services.NAME]\nports = \"drop\"                        # every port of the service\n\
+port-actions = { \"5000\" = \"keep\" }     # by published port (or container port)",
+    before: "services:\n  db:\n    image: postgres:16\n    ports:\n      - \"5432:5432\"",
+    after: "services:\n  db:\n    image: postgres:16\n    ports:\n      - \"127.0.0.1:5432:5432\"",
+};
+
+/// One `ports:` item as read.
+#[derive(Debug, Clone)]
+pub(crate) struct PortItem {
+    /// Index in the sequence.
+    pub index: usize,
+    /// The item node (aliases followed).
+    pub node: NodeId,
+    /// Whether the item is an alias (edits would be shared).
+    pub is_alias: bool,
+    /// What it says.
+    pub kind: PortKind,
+}
+
+/// The syntax of a port item.
+#[derive(Debug, Clone)]
+pub(crate) enum PortKind {
+    /// `"8080:80"`, `80`.
+    Short { text: String, spec: PortSpec },
+    /// `target: 80` ….
+    Long {
+        host_ip: Option<(NodeId, String)>,
+        published: Option<String>,
+        target: String,
+        protocol: Option<String>,
+    },
+    /// Not understood (reason).
+    Bad(String),
+}
+
+impl PortItem {
+    /// How widely it is published.
+    pub fn exposure(&self) -> Option<Exposure> {
+        match &self.kind {
+            PortKind::Short { spec, .. } => Some(spec.exposure()),
+            PortKind::Long { host_ip, .. } => Some(ports::long_form_exposure(
+                host_ip.as_ref().map(|(_, t)| t.as_str()),
+            )),
+            PortKind::Bad(_) => None,
+        }
+    }
+
+    /// Published and container port text.
+    pub fn published_target(&self) -> Option<(Option<&str>, &str)> {
+        match &self.kind {
+            PortKind::Short { spec, .. } => Some((spec.published.as_deref(), &spec.target)),
+            PortKind::Long {
+                published, target, ..
+            } => Some((published.as_deref(), target)),
+            PortKind::Bad(_) => None,
+        }
+    }
+
+    fn protocol(&self) -> Option<&str> {
+        match &self.kind {
+            PortKind::Short { spec, .. } => spec.protocol.as_deref(),
+            PortKind::Long { protocol, .. } => protocol.as_deref(),
+            PortKind::Bad(_) => None,
+        }
+    }
+
+    /// `8080:80/udp`-style label for messages.
+    pub fn label(&self) -> String {
+        match &self.kind {
+            PortKind::Short { text, .. } => text.clone(),
+            PortKind::Long {
+                host_ip,
+                published,
+                target,
+                protocol,
+            } => {
+                let mut s = String::new();
+                if let Some((_, ip)) = host_ip {
+                    s.push_str(ip);
+                    s.push(':');
+                }
+                if let Some(p) = published {
+                    s.push_str(p);
+                    s.push(':');
+                }
+                s.push_str(target);
+                if let Some(p) = protocol {
+                    s.push('/');
+                    s.push_str(p);
+                }
+                s
+            }
+            PortKind::Bad(t) => t.clone(),
+        }
+    }
+}
+
+/// The `ports:` setting of a service and its items.
+pub(crate) fn read_ports(y: &Yaml, svc: &Service) -> Option<(Setting, Vec<PortItem>)> {
+    let setting = svc.get(y, "ports")?;
+    let items = y.items(setting.resolved)?;
+    let mut out = Vec::new();
+    for (index, &raw) in items.iter().enumerate() {
+        let node = y.resolve(raw);
+        let kind = match &y.node(node).kind {
+            NodeKind::Scalar { value, .. } => match ports::parse_short(value) {
+                Ok(spec) => PortKind::Short {
+                    text: value.clone(),
+                    spec,
+                },
+                Err(e) => PortKind::Bad(e.to_string()),
+            },
+            NodeKind::Map { .. } => {
+                let field = |k: &str| {
+                    y.get(node, k)
+                        .map(|n| y.resolve(n))
+                        .and_then(|n| y.scalar(n).map(|s| (n, s.to_string())))
+                };
+                match field("target") {
+                    Some((_, target)) => PortKind::Long {
+                        host_ip: field("host_ip"),
+                        published: field("published").map(|(_, s)| s).filter(|s| !s.is_empty()),
+                        target,
+                        protocol: field("protocol").map(|(_, s)| s),
+                    },
+                    None => PortKind::Bad("long-form port without `target`".into()),
+                }
+            }
+            _ => PortKind::Bad("port item is neither a string nor a mapping".into()),
+        };
+        out.push(PortItem {
+            index,
+            node,
+            is_alias: node != raw,
+            kind,
+        });
+    }
+    Some((setting, out))
+}
+
+/// What to do to one item of a `ports:` list.
+#[derive(Debug, Clone)]
+pub(crate) enum ItemEdit {
+    /// Remove it.
+    Drop,
+    /// Bind it to loopback with this edit (inside the item) and change.
+    Rewrite(Edit, Change),
+}
+
+/// The loopback edit for `item` at `path`, `Ok(None)` when there is nothing to change.
+pub(crate) fn loopback_edit(
+    y: &Yaml,
+    item: &PortItem,
+    path: &Path,
+) -> Result<Option<(Edit, Change)>, String> {
+    match &item.kind {
+        PortKind::Short { text, spec } => {
+            let Some(new) = spec.to_loopback(text) else {
+                return Ok(None);
+            };
+            let edit = ops::replace_scalar(y, item.node, &new, ops::Quote::Force)?;
+            Ok(Some((edit, Change::Set(path.clone(), Value::str(new)))))
+        }
+        PortKind::Long { host_ip, .. } => {
+            let Some(ip) = ports::loopback_for_host_ip(host_ip.as_ref().map(|(_, t)| t.as_str()))
+            else {
+                return Ok(None);
+            };
+            match host_ip {
+                Some((n, _)) => {
+                    let edit = ops::replace_scalar(y, *n, ip, ops::Quote::Keep)?;
+                    Ok(Some((
+                        edit,
+                        Change::Set(path.key("host_ip"), Value::str(ip)),
+                    )))
+                }
+                None => {
+                    let edit = ops::insert_key(y, item.node, "host_ip", &NewNode::Str(ip.into()))?;
+                    Ok(Some((
+                        edit,
+                        Change::InsertKey(path.clone(), "host_ip".into(), Value::str(ip)),
+                    )))
+                }
+            }
+        }
+        PortKind::Bad(_) => Ok(None),
+    }
+}
+
+/// Whether `per_item` on sequence `seq` needs one rewrite of a flow list (several removals).
+pub(crate) fn needs_flow_rewrite(
+    y: &Yaml,
+    seq: NodeId,
+    per_item: &BTreeMap<usize, ItemEdit>,
+) -> bool {
+    y.node(seq).flow
+        && per_item
+            .values()
+            .filter(|e| matches!(e, ItemEdit::Drop))
+            .count()
+            > 1
+}
+
+/// Edits and changes that apply `per_item` to the `ports:` list of `svc`: separate edits in a
+/// block list, one rewrite of the items in a flow list, and removal of the whole `ports` key
+/// when every item is dropped.
+pub(crate) fn list_edits(
+    y: &Yaml,
+    svc: &Service,
+    setting: &Setting,
+    per_item: &BTreeMap<usize, ItemEdit>,
+) -> Result<(Vec<Edit>, Vec<Change>), String> {
+    if svc.is_alias || !setting.is_local() {
+        return Err("`ports` is shared through an anchor or alias; edit it there".into());
+    }
+    let seq = setting.resolved;
+    let items = y.items(seq).ok_or("`ports` is not a list")?;
+    let ports_path = svc.path.key("ports");
+    let all_dropped = !items.is_empty()
+        && (0..items.len()).all(|i| matches!(per_item.get(&i), Some(ItemEdit::Drop)));
+    if all_dropped {
+        let edit = ops::remove_entry(y, svc.node, setting.index)?;
+        return Ok((vec![edit], vec![Change::Remove(ports_path)]));
+    }
+    let mut edits = Vec::new();
+    let mut changes = Vec::new();
+    for (&i, e) in per_item {
+        match e {
+            ItemEdit::Drop => changes.push(Change::Remove(ports_path.index(i))),
+            ItemEdit::Rewrite(_, c) => changes.push(c.clone()),
+        }
+    }
+    if !needs_flow_rewrite(y, seq, per_item) {
+        // Separate edits: inside items, whole lines (block), or one item with its separator
+        // (a single flow removal); none of them overlap.
+        for (&i, e) in per_item {
+            edits.push(match e {
+                ItemEdit::Drop => ops::remove_item(y, seq, i)?,
+                ItemEdit::Rewrite(edit, _) => edit.clone(),
+            });
+        }
+        return Ok((edits, changes));
+    }
+    // Flow list with several removals: rewrite the items' text in one edit (removals of
+    // neighbours overlap); the items are joined with `, `.
+    let span = |i: usize| y.node(items[i]).full_start..y.node(items[i]).span.end;
+    let range = span(0).start..span(items.len() - 1).end;
+    if y.text[range.clone()].contains('#') {
+        return Err("the flow list has comments between its items".into());
+    }
+    let mut parts: Vec<String> = Vec::new();
+    for i in 0..items.len() {
+        let r = span(i);
+        match per_item.get(&i) {
+            Some(ItemEdit::Drop) => {}
+            Some(ItemEdit::Rewrite(edit, _)) => {
+                let mut t = y.text[r.clone()].to_string();
+                if edit.range.start < r.start || edit.range.end > r.end {
+                    return Err("edit outside its item".into());
+                }
+                t.replace_range(
+                    edit.range.start - r.start..edit.range.end - r.start,
+                    &edit.replacement,
+                );
+                parts.push(t);
+            }
+            None => parts.push(y.text[r].to_string()),
+        }
+    }
+    let replacement = parts.join(", ");
+    edits.push(Edit::replace(range, replacement));
+    Ok((edits, changes))
+}
+
+fn action_word(a: PortAction) -> &'static str {
+    match a {
+        PortAction::Loopback => "bind to 127.0.0.1",
+        PortAction::Drop => "remove",
+        PortAction::Keep => "keep",
+    }
+}
+
+impl Rule for PublicPort {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+        let y = ctx.y;
+        let kafka_on = ctx.profile.rules.enabled(super::kafka_host_listener::ID) == Some(true);
+        for svc in ctx.services(ID) {
+            if svc
+                .scalar(y, "network_mode")
+                .is_some_and(|m| m.trim() == "host")
+            {
+                out.push(Finding {
+                    rule: ID,
+                    at: svc.get(y, "network_mode").map_or(svc.at(y), |s| y.node(s.value).span.start),
+                    message: format!(
+                        "service `{}` uses `network_mode: host`: every port it listens on is public",
+                        svc.name
+                    ),
+                    severity: Severity::Warning,
+                    fix: None,
+                    note: Some(
+                        "no automatic fix: use a bridge network with loopback-bound `ports:`, or make the service listen on 127.0.0.1".into(),
+                    ),
+                });
+            }
+            let Some((setting, items)) = read_ports(y, svc) else {
+                continue;
+            };
+            let kafka_owned: Vec<usize> = if kafka_on
+                && !ctx
+                    .profile
+                    .service_ignores(&svc.name, super::kafka_host_listener::ID)
+            {
+                super::kafka_host_listener::owned_ports(ctx, svc)
+            } else {
+                Vec::new()
+            };
+            let ports_path = svc.path.key("ports");
+            // (finding index in `out`, item index) of findings that want an edit.
+            let mut wanting: Vec<(usize, usize)> = Vec::new();
+            let mut per_item: BTreeMap<usize, ItemEdit> = BTreeMap::new();
+            for item in &items {
+                let at = y.node(item.node).span.start;
+                let mut finding = Finding {
+                    rule: ID,
+                    at,
+                    message: String::new(),
+                    severity: Severity::Warning,
+                    fix: None,
+                    note: None,
+                };
+                let exposure = match (&item.kind, item.exposure()) {
+                    (PortKind::Bad(why), _) => {
+                        finding.message =
+                            format!("service `{}`: port item not understood", svc.name);
+                        finding.note = Some(format!("no automatic fix: {why}"));
+                        out.push(finding);
+                        continue;
+                    }
+                    (_, Some(e)) => e,
+                    (_, None) => continue,
+                };
+                let label = item.label();
+                match exposure {
+                    Exposure::Loopback | Exposure::SpecificIp => continue,
+                    Exposure::Interpolated => {
+                        finding.message = format!(
+                            "service `{}`: port `{label}` has an interpolated host IP; it may be public",
+                            svc.name
+                        );
+                        finding.note = Some(
+                            "no automatic fix: check the variable's value; set it to 127.0.0.1 unless the port must be reachable from other hosts".into(),
+                        );
+                        out.push(finding);
+                        continue;
+                    }
+                    Exposure::AllInterfaces => {}
+                }
+                finding.message = format!(
+                    "service `{}` publishes port `{label}` on all host interfaces",
+                    svc.name
+                );
+                if kafka_owned.contains(&item.index) {
+                    finding.severity = Severity::Info;
+                    finding.note = Some(
+                        "handled by kafka-host-listener (enabled in the profile), which removes or rebinds this port with its listener".into(),
+                    );
+                    out.push(finding);
+                    continue;
+                }
+                let (published, target) = item.published_target().unwrap_or((None, ""));
+                let action = ctx
+                    .profile
+                    .port_action(&svc.name, published, target, item.protocol());
+                if action == PortAction::Keep {
+                    finding.severity = Severity::Info;
+                    finding.message = format!(
+                        "service `{}` publishes port `{label}` on all host interfaces (kept by the profile)",
+                        svc.name
+                    );
+                    let port = published.unwrap_or(target);
+                    finding.note = Some(FIREWALL_ADVICE.replace("PORT", port));
+                    out.push(finding);
+                    continue;
+                }
+                if item.is_alias {
+                    finding.note = Some(
+                        "the port item is an alias shared with other services; edit the anchor"
+                            .into(),
+                    );
+                    out.push(finding);
+                    continue;
+                }
+                match action {
+                    PortAction::Drop => {
+                        per_item.insert(item.index, ItemEdit::Drop);
+                    }
+                    _ => match loopback_edit(y, item, &ports_path.index(item.index)) {
+                        Ok(Some((e, c))) => {
+                            per_item.insert(item.index, ItemEdit::Rewrite(e, c));
+                        }
+                        Ok(None) => continue,
+                        Err(why) => {
+                            finding.note = Some(format!("no automatic fix: {why}"));
+                            out.push(finding);
+                            continue;
+                        }
+                    },
+                }
+                wanting.push((out.len(), item.index));
+                out.push(finding);
+            }
+            if wanting.is_empty() {
+                continue;
+            }
+            let all_dropped =
+                (0..items.len()).all(|i| matches!(per_item.get(&i), Some(ItemEdit::Drop)));
+            let combined = all_dropped || needs_flow_rewrite(y, setting.resolved, &per_item);
+            if !svc.is_alias && setting.is_local() && !combined {
+                // Block list: one independent fix per item.
+                for &(fi, ii) in &wanting {
+                    let mut one = BTreeMap::new();
+                    one.insert(ii, per_item[&ii].clone());
+                    let action = if matches!(per_item[&ii], ItemEdit::Drop) {
+                        PortAction::Drop
+                    } else {
+                        PortAction::Loopback
+                    };
+                    match list_edits(y, svc, &setting, &one) {
+                        Ok((edits, changes)) => {
+                            out[fi].fix = Some(Fix::new(
+                                ID,
+                                format!(
+                                    "{} port `{}`",
+                                    capitalize(action_word(action)),
+                                    items[ii].label()
+                                ),
+                                Applicability::Review,
+                                edits,
+                                changes,
+                                out[fi].at,
+                            ))
+                        }
+                        Err(why) => out[fi].note = Some(format!("no automatic fix: {why}")),
+                    }
+                }
+                continue;
+            }
+            match list_edits(y, svc, &setting, &per_item) {
+                Ok((edits, changes)) => {
+                    let (fi, _) = wanting[0];
+                    let title = if all_dropped {
+                        format!("Remove `ports` of service `{}`", svc.name)
+                    } else {
+                        format!("Bind or remove public ports of service `{}`", svc.name)
+                    };
+                    out[fi].fix = Some(Fix::new(
+                        ID,
+                        title,
+                        Applicability::Review,
+                        edits,
+                        changes,
+                        out[fi].at,
+                    ));
+                    let first_label = items[wanting[0].1].label();
+                    for &(fj, _) in &wanting[1..] {
+                        out[fj].note = Some(format!(
+                            "fixed together with port `{first_label}` (one edit of the `ports` list)"
+                        ));
+                    }
+                }
+                Err(why) => {
+                    for &(fj, _) in &wanting {
+                        out[fj].note = Some(format!("no automatic fix: {why}"));
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
+        None => String::new(),
+    }
+}

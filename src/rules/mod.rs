@@ -5,6 +5,7 @@ use crate::compose::{Compose, Service};
 use crate::profile::Profile;
 use crate::yaml::{Applicability, Fix, Yaml};
 
+pub mod hardcoded_secret;
 pub mod no_new_privileges;
 
 /// How serious a finding is.
@@ -124,7 +125,10 @@ pub trait Rule: Sync {
 }
 
 /// Every rule, in the order their fixes apply when they insert at the same place.
-pub static REGISTRY: &[&dyn Rule] = &[&no_new_privileges::NoNewPrivileges];
+pub static REGISTRY: &[&dyn Rule] = &[
+    &hardcoded_secret::HardcodedSecret,
+    &no_new_privileges::NoNewPrivileges,
+];
 
 /// The rule with id `id`.
 pub fn by_id(id: &str) -> Option<&'static dyn Rule> {

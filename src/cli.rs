@@ -1,4 +1,4 @@
-//! The command line: `diff`, `check`, `rules`, `explain`.
+//! The command line: `diff`, `check`, `rules`, `explain`, `env`.
 
 use std::ffi::OsString;
 use std::io::Write;

@@ -383,3 +383,54 @@ pub fn diff_summary(profile: &Profile, texts: &[(String, String)], env_file: &st
     }
     lines
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::rngs::StdRng;
+    use rand::SeedableRng;
+
+    const FILE: &str = "services:\n  db:\n    image: postgres:16\n    volumes: [data:/var/lib/postgresql/data]\n    environment:\n      - POSTGRES_PASSWORD=openbmp\n  app:\n    image: example/app:1\n    depends_on: [db]\n    environment:\n      DATABASE_URL: postgres://u:${DB_URL_PW:?set in .env}@db/x\n      API_TOKEN: abc123def456\n";
+
+    fn n() -> Needs {
+        let p = Profile::builtin("baseline")
+            .expect("exists")
+            .expect("valid");
+        needs(&p, &[("c.yml".into(), FILE.into())]).expect("needs")
+    }
+
+    #[test]
+    fn needs_planned_then_required_with_formats() {
+        let n = n();
+        let got: Vec<(&str, Format)> = n.vars.iter().map(|v| (v.var.as_str(), v.format)).collect();
+        assert_eq!(
+            got,
+            [
+                ("POSTGRES_PASSWORD", Format::Base64),
+                ("API_TOKEN", Format::Hex),
+                ("DB_URL_PW", Format::Hex)
+            ]
+        );
+        let rb = runbook(&n, &n.vars[0], ".env").expect("init-only on postgres with a volume");
+        assert!(rb.contains("--force-recreate app"), "dependents listed");
+    }
+
+    #[test]
+    fn seeded_values_are_deterministic_and_shaped() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let p = d.path().join(".env");
+        let opts = EnvOptions::default();
+        let r = write_env(&n(), &p, &opts, &mut StdRng::seed_from_u64(7)).expect("write");
+        assert_eq!(r.added.len(), 3);
+        let first = std::fs::read_to_string(&p).expect("read");
+        std::fs::remove_file(&p).expect("rm");
+        write_env(&n(), &p, &opts, &mut StdRng::seed_from_u64(7)).expect("write");
+        assert_eq!(std::fs::read_to_string(&p).expect("read"), first);
+        let e = DotEnv::parse(&first).expect("parse");
+        assert_eq!(e.get("POSTGRES_PASSWORD").map(str::len), Some(44));
+        assert_eq!(e.get("API_TOKEN").map(str::len), Some(64));
+        assert!(e
+            .get("DB_URL_PW")
+            .is_some_and(|v| v.bytes().all(|b| b.is_ascii_hexdigit())));
+    }
+}

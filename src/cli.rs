@@ -1,4 +1,4 @@
-//! The command line: `diff`, `check`, `rules`, `explain`.
+//! The command line: `diff`, `check`, `rules`, `explain`, `env`.
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -51,6 +51,12 @@ enum Command {
         /// The rule id (see `compose-harden rules`).
         rule: String,
     },
+    /// Write the `.env` the (hardened) Compose files need: random values (mode 0600).
+    ///
+    /// Every variable referenced with `:?`/`?` and every variable `hardcoded-secret` introduces.
+    /// An existing `.env` keeps every line; only missing variables are appended. Values are never
+    /// printed.
+    Env(EnvArgs),
 }
 
 #[derive(Debug, Args)]
@@ -178,8 +184,113 @@ fn cmd_diff(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<
         "{fixed} fix(es) in the diff ({review} to review), {manual} finding(s) without an automatic fix, {held} held back{}",
         if manual > 0 { " (see `compose-harden check`)" } else { "" }
     );
+    diff_secrets_summary(args, &run, err);
     report_errors(&run.errors, err);
     Ok(if run.errors.is_empty() { 0 } else { 2 })
+}
+
+#[derive(Debug, Args)]
+struct EnvArgs {
+    /// Compose file (repeatable). Default: like `docker compose`.
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    files: Vec<PathBuf>,
+    /// Built-in profile name (`baseline`) or path to a TOML profile.
+    #[arg(long, value_name = "NAME|PATH", default_value = "baseline")]
+    profile: String,
+    /// Where to write. Default: `.env` beside the first Compose file.
+    #[arg(long, value_name = "PATH")]
+    output: Option<PathBuf>,
+    /// Regenerate these variables (comma-separated), even if `.env` has them.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "VAR,...",
+        conflicts_with = "rotate_all"
+    )]
+    rotate: Vec<String>,
+    /// Regenerate every variable the files need.
+    #[arg(long)]
+    rotate_all: bool,
+    /// Migration: move the current literals into `.env` unchanged (the stack behaves as before).
+    #[arg(long, conflicts_with_all = ["rotate", "rotate_all"])]
+    keep_values: bool,
+    /// Largest input file accepted, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = engine::DEFAULT_MAX_SIZE)]
+    max_size: u64,
+}
+
+fn cmd_env(args: &EnvArgs, err: &mut dyn Write) -> Result<i32, Error> {
+    let profile = Profile::load(&args.profile)?;
+    let files = compose_files(&args.files)?;
+    let needs = crate::env::needs_of_files(&profile, &files, args.max_size)?;
+    let path = args
+        .output
+        .clone()
+        .unwrap_or_else(|| crate::env::default_path(&files[0]));
+    let opts = crate::env::EnvOptions {
+        output: args.output.clone(),
+        rotate: args.rotate.clone(),
+        rotate_all: args.rotate_all,
+        keep_values: args.keep_values,
+    };
+    let report = crate::env::write_env(
+        &needs,
+        &path,
+        &opts,
+        &mut crate::secrets::generate::os_rng(),
+    )?;
+    let p = report.path.display();
+    for w in &report.warnings {
+        let _ = writeln!(err, "warning: {p}: {w}");
+    }
+    if report.written {
+        if !report.added.is_empty() {
+            let _ = writeln!(err, "{p}: added {}", report.added.join(", "));
+        }
+        if !report.rotated.is_empty() {
+            let _ = writeln!(err, "{p}: regenerated {}", report.rotated.join(", "));
+        }
+    } else {
+        let _ = writeln!(
+            err,
+            "{p}: up to date ({} variable(s) needed)",
+            needs.vars.len()
+        );
+    }
+    for r in &report.runbooks {
+        let _ = write!(err, "{r}");
+    }
+    Ok(0)
+}
+
+/// `diff`'s stderr note: the variables `env` will add (names only) and rotation runbooks.
+fn diff_secrets_summary(args: &RunArgs, run: &Run, err: &mut dyn Write) {
+    let id = rules::hardcoded_secret::ID;
+    let active = (args.select.is_empty() || args.select.iter().any(|s| s == id))
+        && !args.ignore.iter().any(|s| s == id);
+    let Ok(mut profile) = Profile::load(&args.profile) else {
+        return;
+    };
+    if !active || (args.select.is_empty() && profile.rules.enabled(id) != Some(true)) {
+        return;
+    }
+    profile
+        .rules
+        .hardcoded_secret
+        .get_or_insert_with(Default::default)
+        .enabled = Some(true);
+    let texts: Vec<(String, String)> = run
+        .results
+        .iter()
+        .map(|r| (r.path.clone(), r.input().to_string()))
+        .collect();
+    let Some(first) = run.results.first() else {
+        return;
+    };
+    let env_file = crate::env::default_path(std::path::Path::new(&first.path));
+    for line in crate::env::diff_summary(&profile, &texts, &env_file.display().to_string()) {
+        let _ = writeln!(err, "{line}");
+    }
 }
 
 fn cmd_check(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, Error> {
@@ -274,6 +385,7 @@ where
         Command::Diff(a) => cmd_diff(a, out, err),
         Command::Check(a) => cmd_check(a, out, err),
         Command::Rules { markdown } => Ok(cmd_rules(*markdown, out)),
+        Command::Env(a) => cmd_env(a, err),
         Command::Explain { rule } => match rules::by_id(rule) {
             Some(r) => {
                 let _ = write!(out, "{}", rules::explain(r.meta()));

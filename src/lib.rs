@@ -8,6 +8,7 @@ pub mod cli;
 pub mod compose;
 pub mod diff;
 pub mod engine;
+pub mod env;
 pub mod error;
 pub mod profile;
 pub mod rules;

@@ -82,6 +82,41 @@ pub struct KafkaHostListenerOptions {
 
 // ---- end network rules ----
 
+/// Options of the `hardcoded-secret` rule.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct HardcodedSecretOptions {
+    /// Run the rule.
+    pub enabled: Option<bool>,
+    /// Extra key patterns that name a credential (words like `PIN`, or globs like `*_AUTH`).
+    #[serde(default)]
+    pub extra_keys: Vec<String>,
+    /// Environment keys never reported (exact names or globs).
+    #[serde(default)]
+    pub ignore_keys: Vec<String>,
+    /// Values reported without a fix (known dummies, e.g. in test stacks).
+    #[serde(default)]
+    pub ignore_values: Vec<String>,
+    /// The text after `:?` (default `set in .env`; `$` and `}` are dropped).
+    pub message: Option<String>,
+    /// Per-variable overrides, keyed by the variable name the rule would choose.
+    #[serde(default)]
+    pub vars: BTreeMap<String, SecretVarOptions>,
+    /// Groups of keys that must share one variable when they hold the same literal.
+    #[serde(default)]
+    pub link: Vec<Vec<String>>,
+}
+
+/// `[rules.hardcoded-secret.vars.NAME]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SecretVarOptions {
+    /// Use this variable name instead.
+    pub name: Option<String>,
+    /// Value format: `base64`, `hex`, `alnum` or `alnum:N`.
+    pub format: Option<crate::secrets::generate::Format>,
+}
+
 /// One section per rule id.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -95,6 +130,9 @@ pub struct RulesConfig {
     /// `[rules.kafka-host-listener]`.
     #[serde(rename = "kafka-host-listener")]
     pub kafka_host_listener: Option<KafkaHostListenerOptions>,
+    /// `[rules.hardcoded-secret]`.
+    #[serde(rename = "hardcoded-secret")]
+    pub hardcoded_secret: Option<HardcodedSecretOptions>,
 }
 
 impl RulesConfig {
@@ -104,6 +142,7 @@ impl RulesConfig {
             "no-new-privileges" => self.no_new_privileges.as_ref()?.enabled,
             "public-port" => self.public_port.as_ref()?.enabled,
             "kafka-host-listener" => self.kafka_host_listener.as_ref()?.enabled,
+            "hardcoded-secret" => self.hardcoded_secret.as_ref()?.enabled,
             _ => None,
         }
     }

@@ -5,6 +5,7 @@ use crate::compose::{Compose, Service};
 use crate::profile::Profile;
 use crate::yaml::{Applicability, Fix, Yaml};
 
+pub mod hardcoded_secret;
 pub mod kafka_host_listener;
 pub mod no_new_privileges;
 pub mod public_port;
@@ -127,9 +128,10 @@ pub trait Rule: Sync {
 
 /// Every rule, in the order their fixes apply when they insert at the same place.
 pub static REGISTRY: &[&dyn Rule] = &[
-    &no_new_privileges::NoNewPrivileges,
+    &hardcoded_secret::HardcodedSecret,
     &kafka_host_listener::KafkaHostListener,
     &public_port::PublicPort,
+    &no_new_privileges::NoNewPrivileges,
 ];
 
 /// The rule with id `id`.

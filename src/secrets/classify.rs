@@ -200,7 +200,7 @@ fn inside_false_friend(words: &[String], range: Range<usize>) -> bool {
 }
 
 /// Case-insensitive glob with `*` (any run of characters) and `?` (one).
-fn glob_match(pattern: &str, text: &str) -> bool {
+pub fn glob_match(pattern: &str, text: &str) -> bool {
     let p: Vec<char> = pattern.chars().flat_map(char::to_uppercase).collect();
     let t: Vec<char> = text.chars().flat_map(char::to_uppercase).collect();
     let (mut pi, mut ti) = (0, 0);
@@ -627,6 +627,18 @@ fn url_password_spans(value: &str) -> Vec<Range<usize>> {
 fn url_password_is_reference(value: &str) -> bool {
     let spans = url_password_spans(value);
     !spans.is_empty() && spans.iter().all(|r| is_pure_reference(&value[r.clone()]))
+}
+
+/// The variables `value` references, each with its operator (`""`, `:-`, `-`, `:?`, `?`, `:+`,
+/// `+`), in order. References nested in a default (`${A:-${B}}`) are not listed.
+pub fn references(value: &str) -> Vec<(String, &'static str)> {
+    pieces(value)
+        .into_iter()
+        .filter_map(|p| match p {
+            Piece::Ref { var, op, .. } => Some((var, op)),
+            Piece::Lit(_) => None,
+        })
+        .collect()
 }
 
 /// Byte range of a literal password in a URL of the form

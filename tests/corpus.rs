@@ -141,6 +141,10 @@ fn corpus_gate() {
                 let (in_ok, _) =
                     support::compose_config(bin, dir.path(), Path::new("compose.yaml"), &[]);
                 if in_ok {
+                    // The .env that `env` produces from the original file goes beside it.
+                    let ps = p.to_string_lossy().into_owned();
+                    let (code, _, err) = support::run(&["env", "-f", &ps, "--profile", name]);
+                    t.check("env", code == 0, || format!("{label}: {err}"));
                     std::fs::write(&p, &r.output).expect("write");
                     let (out_ok, err) =
                         support::compose_config(bin, dir.path(), Path::new("compose.yaml"), &[]);

@@ -5,7 +5,18 @@ use crate::compose::{Compose, Service};
 use crate::profile::Profile;
 use crate::yaml::{Applicability, Fix, Yaml};
 
+pub mod cap_drop_all;
+pub mod dangerous_cap_add;
+pub mod docker_socket;
+pub mod hardening;
+pub mod host_namespace;
 pub mod no_new_privileges;
+pub mod privileged;
+pub mod read_only_rootfs;
+pub mod resource_limits;
+pub mod sensitive_mount;
+pub mod unconfined;
+pub mod unpinned_image;
 
 /// How serious a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -96,7 +107,19 @@ pub trait Rule: Sync {
 }
 
 /// Every rule, in the order their fixes apply when they insert at the same place.
-pub static REGISTRY: &[&dyn Rule] = &[&no_new_privileges::NoNewPrivileges];
+pub static REGISTRY: &[&dyn Rule] = &[
+    &privileged::Privileged,
+    &cap_drop_all::CapDropAll,
+    &no_new_privileges::NoNewPrivileges,
+    &read_only_rootfs::ReadOnlyRootfs,
+    &resource_limits::ResourceLimits,
+    &docker_socket::DockerSocket,
+    &host_namespace::HostNamespace,
+    &unconfined::Unconfined,
+    &unpinned_image::UnpinnedImage,
+    &sensitive_mount::SensitiveMount,
+    &dangerous_cap_add::DangerousCapAdd,
+];
 
 /// The rule with id `id`.
 pub fn by_id(id: &str) -> Option<&'static dyn Rule> {

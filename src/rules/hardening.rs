@@ -365,11 +365,10 @@ impl<'a> ServiceEdit<'a> {
                 if !s.is_local() {
                     return Err(format!("`{key}` is an alias; no automatic fix"));
                 }
-                let e = ops::replace_scalar(y, s.resolved, raw, ops::Quote::Keep)
+                let (e, v) = replace_raw(y, s.resolved, raw)
                     .map_err(|w| format!("cannot rewrite `{key}`: {w}"))?;
                 self.edits.push(e);
-                self.changes
-                    .push(Change::Set(self.svc.path.key(key), node.value()));
+                self.changes.push(Change::Set(self.svc.path.key(key), v));
             }
             _ => {
                 let v = node.value();
@@ -415,6 +414,31 @@ impl<'a> ServiceEdit<'a> {
             self.changes.extend(changes);
         }
         Ok((self.edits, self.changes))
+    }
+}
+
+/// Replace scalar `node` with `raw`: written as is over a plain scalar (so `true` stays a
+/// boolean), or as a string in the scalar's own quotes over a quoted one. Returns the edit and
+/// the value it declares.
+pub fn replace_raw(
+    y: &Yaml,
+    node: crate::yaml::NodeId,
+    raw: &str,
+) -> Result<(Edit, Value), String> {
+    let n = y.node(node);
+    match &n.kind {
+        NodeKind::Scalar {
+            style: crate::yaml::ScalarStyle::Plain,
+            ..
+        } if !n.span.is_empty() && n.tag.is_none() => Ok((
+            Edit::replace(n.span.clone(), raw),
+            NewNode::Raw(raw.to_string()).value(),
+        )),
+        NodeKind::Scalar { .. } if n.tag.is_none() => Ok((
+            ops::replace_scalar(y, node, raw, ops::Quote::Keep)?,
+            Value::str(raw),
+        )),
+        _ => Err("not a plain or quoted scalar".into()),
     }
 }
 

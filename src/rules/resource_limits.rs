@@ -209,13 +209,8 @@ impl Rule for ResourceLimits {
                         if !path.segs.starts_with(&svc.path.segs) || path.doc != svc.path.doc {
                             return Err("the limit comes from a merged anchor".into());
                         }
-                        let e = crate::yaml::ops::replace_scalar(
-                            y,
-                            *n,
-                            value,
-                            crate::yaml::Quote::Keep,
-                        )?;
-                        edit.push_raw(e, Change::Set(path, node.value()));
+                        let (e, v) = hardening::replace_raw(y, *n, value)?;
+                        edit.push_raw(e, Change::Set(path, v));
                     } else if use_deploy {
                         let v = node.value();
                         nested.push((kind.deploy().to_string(), node, v));

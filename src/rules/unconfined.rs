@@ -16,7 +16,8 @@ static META: RuleMeta = RuleMeta {
 confines file and mount access. Turning them off removes the layers that stop many container \
 escapes.",
     fix: "Report by default. With `[rules.unconfined] fix = true` the `security_opt` item is \
-removed as a `review` fix (only when it is the service's own list and other items remain). What \
+removed as a `review` fix (only when it is the service's own list and other items — not counting \
+`no-new-privileges` — remain, so the list never becomes empty). What \
 to do by hand: remove the item and start the service; if a system call is then denied \
 (`Operation not permitted`, `auditd`/`dmesg` shows the seccomp or AppArmor denial), write a \
 custom profile that allows just that call — start from Docker's default `profile.json` — and \
@@ -65,6 +66,19 @@ impl Rule for Unconfined {
                 .filter(|(_, &i)| y.scalar(y.resolve(i)).is_some_and(is_unconfined))
                 .map(|(n, _)| n)
                 .collect();
+            // Items that stay after the removal, not counting `no-new-privileges` (which
+            // that rule may add in the same run): the fix is offered only when the list keeps a
+            // real entry, so the decision is the same before and after the other rule's fix.
+            let others = items
+                .iter()
+                .enumerate()
+                .filter(|(n, &i)| {
+                    !bad.contains(n)
+                        && !y
+                            .scalar(y.resolve(i))
+                            .is_some_and(|v| v.trim().starts_with("no-new-privileges"))
+                })
+                .count();
             for &n in &bad {
                 let it = items[n];
                 let opt = y.scalar(y.resolve(it)).unwrap_or_default();
@@ -82,8 +96,11 @@ impl Rule for Unconfined {
                             "`security_opt` is shared through an anchor or alias; edit it there"
                                 .into(),
                         );
-                    } else if bad.len() >= items.len() {
-                        finding.note = Some("it is the list's only confinement item; remove the `security_opt` entry by hand".into());
+                    } else if others == 0 {
+                        finding.note = Some(
+                            "no other `security_opt` entry would remain; remove the item by hand"
+                                .into(),
+                        );
                     } else {
                         match ops::remove_item(y, s.resolved, n) {
                             Ok(e) => {

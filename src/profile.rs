@@ -369,6 +369,28 @@ mod tests {
     }
 
     #[test]
+    fn every_builtin_loads() {
+        for (name, _) in BUILTINS {
+            let p = Profile::builtin(name).expect("exists").expect("valid");
+            assert_eq!(p.rules.enabled("no-new-privileges"), Some(true), "{name}");
+        }
+        let o = Profile::builtin("openbmp").expect("exists").expect("valid");
+        assert_eq!(
+            o.service("psql").and_then(|s| s.cap_add.clone()),
+            Some(vec![
+                "CHOWN".into(),
+                "SETUID".into(),
+                "SETGID".into(),
+                "DAC_OVERRIDE".into()
+            ])
+        );
+        assert_eq!(o.rules.enabled("resource-limits"), Some(true));
+        assert!(o
+            .service("traffic-gen")
+            .is_some_and(|s| s.accept_cap_add.contains_key("NET_ADMIN")));
+    }
+
+    #[test]
     fn unknown_key_is_an_error_with_line() {
         let e = load_text(
             "[rules.no-new-privileges]\nenabled = true\nbogus = 1\n",

@@ -525,3 +525,26 @@ pub fn bind_mounts(y: &Yaml, svc: &Service) -> Vec<BindMount> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_names() {
+        assert_eq!(image_repo("docker.io/library/nginx:1.27"), "nginx");
+        assert_eq!(
+            image_repo("registry.example.com:5000/openbmp/whois:2.2.0"),
+            "openbmp/whois"
+        );
+        assert_eq!(image_repo("postgres@sha256:abc"), "postgres");
+        assert_eq!(image_tag("localhost:5000/app"), None);
+        assert_eq!(image_tag("redis:latest"), Some("latest"));
+        assert_eq!(
+            lookup("openbmp/postgres:2.2.1").map(|i| i.family),
+            Some("postgres")
+        );
+        assert!(lookup("bitnami/redis:7").is_none());
+        assert_eq!(norm_cap("cap_net_raw"), "NET_RAW");
+    }
+}

@@ -104,6 +104,15 @@ the service and set `[services.{}] tmpfs` if it writes elsewhere",
                     Vec::new(),
                     "`read-only = true` in the profile without tmpfs paths".into(),
                 ),
+                _ if !use_table => {
+                    finding.note = Some(format!(
+                        "the profile does not list it (`image-table = false`): set \
+`[services.{}] read-only = true` and `tmpfs = [...]`, or `read-only = false` to accept it",
+                        svc.name
+                    ));
+                    out.push(finding);
+                    continue;
+                }
                 _ => {
                     finding.note = Some(format!(
                         "image `{}` is not in the built-in table and the profile says nothing: \

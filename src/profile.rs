@@ -9,6 +9,7 @@ use serde::Deserialize;
 /// Built-in profiles: (name, TOML text).
 pub const BUILTINS: &[(&str, &str)] = &[
     ("baseline", include_str!("../profiles/baseline.toml")),
+    ("strict", include_str!("../profiles/strict.toml")),
     ("openbmp", include_str!("../profiles/openbmp.toml")),
 ];
 
@@ -117,6 +118,59 @@ pub struct SecretVarOptions {
     pub format: Option<crate::secrets::generate::Format>,
 }
 
+/// Options of a rule that only has an on/off switch.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ToggleOptions {
+    /// Run the rule.
+    pub enabled: Option<bool>,
+}
+
+/// Options of `cap-drop-all` and `privileged`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct CapOptions {
+    /// Run the rule.
+    pub enabled: Option<bool>,
+    /// Add back the built-in image table's capabilities for known images (default true).
+    pub image_table: Option<bool>,
+}
+
+/// Options of `read-only-rootfs`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ReadOnlyOptions {
+    /// Run the rule.
+    pub enabled: Option<bool>,
+    /// Make services whose image is in the built-in table read-only without a profile entry
+    /// (default true); when false only services with `read-only = true` are edited.
+    pub image_table: Option<bool>,
+}
+
+/// Options of `resource-limits`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ResourceLimitsOptions {
+    /// Run the rule.
+    pub enabled: Option<bool>,
+    /// Default CPU limit (`cpus`), e.g. `1.0`.
+    pub cpus: Option<f64>,
+    /// Default memory limit (`mem_limit`), e.g. `"512m"`.
+    pub mem_limit: Option<String>,
+    /// Default process limit (`pids_limit`), e.g. `512`.
+    pub pids_limit: Option<i64>,
+}
+
+/// Options of `unconfined`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct UnconfinedOptions {
+    /// Run the rule.
+    pub enabled: Option<bool>,
+    /// Offer the removal of the `security_opt` item as a `review` fix (default false).
+    pub fix: Option<bool>,
+}
+
 /// One section per rule id.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -133,6 +187,34 @@ pub struct RulesConfig {
     /// `[rules.hardcoded-secret]`.
     #[serde(rename = "hardcoded-secret")]
     pub hardcoded_secret: Option<HardcodedSecretOptions>,
+    /// `[rules.privileged]`.
+    pub privileged: Option<CapOptions>,
+    /// `[rules.cap-drop-all]`.
+    #[serde(rename = "cap-drop-all")]
+    pub cap_drop_all: Option<CapOptions>,
+    /// `[rules.read-only-rootfs]`.
+    #[serde(rename = "read-only-rootfs")]
+    pub read_only_rootfs: Option<ReadOnlyOptions>,
+    /// `[rules.resource-limits]`.
+    #[serde(rename = "resource-limits")]
+    pub resource_limits: Option<ResourceLimitsOptions>,
+    /// `[rules.docker-socket]`.
+    #[serde(rename = "docker-socket")]
+    pub docker_socket: Option<ToggleOptions>,
+    /// `[rules.host-namespace]`.
+    #[serde(rename = "host-namespace")]
+    pub host_namespace: Option<ToggleOptions>,
+    /// `[rules.unconfined]`.
+    pub unconfined: Option<UnconfinedOptions>,
+    /// `[rules.unpinned-image]`.
+    #[serde(rename = "unpinned-image")]
+    pub unpinned_image: Option<ToggleOptions>,
+    /// `[rules.sensitive-mount]`.
+    #[serde(rename = "sensitive-mount")]
+    pub sensitive_mount: Option<ToggleOptions>,
+    /// `[rules.dangerous-cap-add]`.
+    #[serde(rename = "dangerous-cap-add")]
+    pub dangerous_cap_add: Option<ToggleOptions>,
 }
 
 impl RulesConfig {
@@ -143,6 +225,16 @@ impl RulesConfig {
             "public-port" => self.public_port.as_ref()?.enabled,
             "kafka-host-listener" => self.kafka_host_listener.as_ref()?.enabled,
             "hardcoded-secret" => self.hardcoded_secret.as_ref()?.enabled,
+            "privileged" => self.privileged.as_ref()?.enabled,
+            "cap-drop-all" => self.cap_drop_all.as_ref()?.enabled,
+            "read-only-rootfs" => self.read_only_rootfs.as_ref()?.enabled,
+            "resource-limits" => self.resource_limits.as_ref()?.enabled,
+            "docker-socket" => self.docker_socket.as_ref()?.enabled,
+            "host-namespace" => self.host_namespace.as_ref()?.enabled,
+            "unconfined" => self.unconfined.as_ref()?.enabled,
+            "unpinned-image" => self.unpinned_image.as_ref()?.enabled,
+            "sensitive-mount" => self.sensitive_mount.as_ref()?.enabled,
+            "dangerous-cap-add" => self.dangerous_cap_add.as_ref()?.enabled,
             _ => None,
         }
     }
@@ -162,6 +254,33 @@ pub struct ServiceConfig {
     /// carry a protocol (`"514/udp"`) to match only that protocol. Overrides `ports`.
     #[serde(default)]
     pub port_actions: BTreeMap<String, PortAction>,
+    /// Capabilities the service gets back after `cap_drop: [ALL]` (replaces the image table).
+    pub cap_add: Option<Vec<String>>,
+    /// Added capabilities accepted with a reason (`dangerous-cap-add` reports them as info).
+    #[serde(default)]
+    pub accept_cap_add: BTreeMap<String, String>,
+    /// `true`: make the root filesystem read-only; `false`: never.
+    pub read_only: Option<bool>,
+    /// tmpfs paths the service needs with `read_only: true` (replaces the image table).
+    pub tmpfs: Option<Vec<String>>,
+    /// CPU limit for this service.
+    pub cpus: Option<f64>,
+    /// Memory limit for this service.
+    pub mem_limit: Option<String>,
+    /// Process limit for this service.
+    pub pids_limit: Option<i64>,
+}
+
+/// Per-image settings, `[images."REPOSITORY"]` (repository without tag, e.g.
+/// `"openbmp/postgres"`): apply to every service running that image unless the service's own
+/// section says otherwise.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ImageConfig {
+    /// Capabilities services of this image get back after `cap_drop: [ALL]`.
+    pub cap_add: Option<Vec<String>>,
+    /// tmpfs paths services of this image need with `read_only: true`.
+    pub tmpfs: Option<Vec<String>>,
 }
 
 /// A profile as written in TOML.
@@ -178,6 +297,9 @@ pub struct Profile {
     /// Per-service sections.
     #[serde(default)]
     pub services: BTreeMap<String, ServiceConfig>,
+    /// Per-image sections.
+    #[serde(default)]
+    pub images: BTreeMap<String, ImageConfig>,
 }
 
 impl Profile {
@@ -226,6 +348,21 @@ impl Profile {
             .as_ref()
             .and_then(|o| o.action)
             .unwrap_or_default()
+    }
+
+    /// The `[services.NAME]` section, if any.
+    pub fn service(&self, name: &str) -> Option<&ServiceConfig> {
+        self.services.get(name)
+    }
+
+    /// The `[images."REPO"]` section for `image` (matched on the repository without registry
+    /// host, `library/` and tag), if any.
+    pub fn image(&self, image: &str) -> Option<&ImageConfig> {
+        let repo = crate::rules::hardening::image_repo(image);
+        self.images
+            .iter()
+            .find(|(k, _)| crate::rules::hardening::image_repo(k) == repo)
+            .map(|(_, v)| v)
     }
 
     /// The built-in profile `name`.
@@ -376,6 +513,28 @@ mod tests {
     }
 
     #[test]
+    fn every_builtin_loads() {
+        for (name, _) in BUILTINS {
+            let p = Profile::builtin(name).expect("exists").expect("valid");
+            assert_eq!(p.rules.enabled("no-new-privileges"), Some(true), "{name}");
+        }
+        let o = Profile::builtin("openbmp").expect("exists").expect("valid");
+        assert_eq!(
+            o.service("psql").and_then(|s| s.cap_add.clone()),
+            Some(vec![
+                "CHOWN".into(),
+                "SETUID".into(),
+                "SETGID".into(),
+                "DAC_OVERRIDE".into()
+            ])
+        );
+        assert_eq!(o.rules.enabled("resource-limits"), Some(true));
+        assert!(o
+            .service("traffic-gen")
+            .is_some_and(|s| s.accept_cap_add.contains_key("NET_ADMIN")));
+    }
+
+    #[test]
     fn unknown_key_is_an_error_with_line() {
         let e = load_text(
             "[rules.no-new-privileges]\nenabled = true\nbogus = 1\n",
@@ -455,5 +614,28 @@ mod tests {
         let e = load_text("[services.a]\nports = \"open\"\n", "p.toml", None, 0)
             .expect_err("bad action");
         assert!(e.message.contains("open"), "{}", e.message);
+    }
+}
+
+#[cfg(test)]
+mod builtin_tests {
+    use super::*;
+
+    #[test]
+    fn every_builtin_loads_and_baseline_decides_every_rule() {
+        for (name, _) in BUILTINS {
+            Profile::builtin(name).expect("listed").expect("valid");
+        }
+        let p = Profile::builtin("baseline")
+            .expect("listed")
+            .expect("valid");
+        for r in crate::rules::REGISTRY {
+            let id = r.meta().id;
+            assert!(
+                p.rules.enabled(id).is_some(),
+                "baseline says nothing about `{id}`"
+            );
+        }
+        assert_eq!(p.rules.enabled("hardcoded-secret"), Some(true));
     }
 }

@@ -5,10 +5,21 @@ use crate::compose::{Compose, Service};
 use crate::profile::Profile;
 use crate::yaml::{Applicability, Fix, Yaml};
 
+pub mod cap_drop_all;
+pub mod dangerous_cap_add;
+pub mod docker_socket;
 pub mod hardcoded_secret;
+pub mod hardening;
+pub mod host_namespace;
 pub mod kafka_host_listener;
 pub mod no_new_privileges;
+pub mod privileged;
 pub mod public_port;
+pub mod read_only_rootfs;
+pub mod resource_limits;
+pub mod sensitive_mount;
+pub mod unconfined;
+pub mod unpinned_image;
 
 /// How serious a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -131,7 +142,17 @@ pub static REGISTRY: &[&dyn Rule] = &[
     &hardcoded_secret::HardcodedSecret,
     &kafka_host_listener::KafkaHostListener,
     &public_port::PublicPort,
+    &privileged::Privileged,
+    &cap_drop_all::CapDropAll,
     &no_new_privileges::NoNewPrivileges,
+    &read_only_rootfs::ReadOnlyRootfs,
+    &resource_limits::ResourceLimits,
+    &docker_socket::DockerSocket,
+    &host_namespace::HostNamespace,
+    &unconfined::Unconfined,
+    &unpinned_image::UnpinnedImage,
+    &sensitive_mount::SensitiveMount,
+    &dangerous_cap_add::DangerousCapAdd,
 ];
 
 /// The rule with id `id`.

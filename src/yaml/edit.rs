@@ -146,6 +146,24 @@ fn conflicts(a: &Edit, b: &Edit) -> bool {
     }
 }
 
+/// How strongly a block insertion continues the collection that ends where it is inserted:
+/// deeper indentation first, and at equal indentation a sequence item (`- x`, which would
+/// otherwise join a zero-indented list inserted before it) before a mapping entry. Same-point
+/// insertions are ordered by this (descending), then by fix order, so that an item appended to a
+/// service's trailing list lands in that list even when another fix adds a key after it.
+fn continues(e: &Edit) -> (usize, bool) {
+    if !e.is_insert() {
+        return (0, false);
+    }
+    let t = e.replacement.as_str();
+    let t = t
+        .strip_prefix("\r\n")
+        .or_else(|| t.strip_prefix('\n'))
+        .unwrap_or(t);
+    let body = t.trim_start_matches(' ');
+    (t.len() - body.len(), body.starts_with("- ") || body == "-")
+}
+
 /// Splice `edits` (already checked to be non-overlapping) into `text` in one pass.
 pub fn splice(text: &str, edits: &mut [(usize, &Edit)]) -> String {
     sort_for_splice(edits);
@@ -165,12 +183,20 @@ pub fn splice(text: &str, edits: &mut [(usize, &Edit)]) -> String {
 /// by fix order.
 fn sort_for_splice(edits: &mut [(usize, &Edit)]) {
     edits.sort_by(|(fa, a), (fb, b)| {
-        (a.range.start, !a.is_insert(), *fa, a.range.end).cmp(&(
-            b.range.start,
-            !b.is_insert(),
-            *fb,
-            b.range.end,
-        ))
+        (
+            a.range.start,
+            !a.is_insert(),
+            continues(b),
+            *fa,
+            a.range.end,
+        )
+            .cmp(&(
+                b.range.start,
+                !b.is_insert(),
+                continues(a),
+                *fb,
+                b.range.end,
+            ))
     });
 }
 

@@ -1,0 +1,239 @@
+//! `cap-drop-all`: every service runs with `cap_drop: [ALL]` and gets back only the
+//! capabilities the profile or the built-in image table gives it.
+
+use super::hardening::{self, ServiceEdit};
+use super::{Ctx, Finding, Rule, RuleMeta, Severity};
+use crate::compose::Service;
+use crate::yaml::{Applicability, Fix, Yaml};
+
+/// The rule.
+pub struct CapDropAll;
+
+const ID: &str = "cap-drop-all";
+
+static META: RuleMeta = RuleMeta {
+    id: ID,
+    summary: "service keeps Docker's default capabilities (no `cap_drop: [ALL]`)",
+    why: "Docker gives every container 14 capabilities by default (CHOWN, DAC_OVERRIDE, FOWNER, \
+SETUID, SETGID, NET_RAW, MKNOD, …). Most services need none or a few of them; each one left in \
+place widens what an attacker can do after compromising the process (seed checklist §5.2: \
+start from zero, add back only what breaks).",
+    fix: "Add `ALL` to the service's `cap_drop` (a new `cap_drop: [ALL]` in the file's own list \
+style, or appended to an existing list) and add back capabilities with `cap_add`: the profile's \
+`[services.NAME] cap-add` or `[images.\"REPO\"] cap-add` when given (fix `safe`: your \
+decision), else the built-in image table's list for well-known images (postgres family: CHOWN, \
+DAC_OVERRIDE, FOWNER, SETGID, SETUID; nginx: CHOWN, SETGID, SETUID, plus NET_BIND_SERVICE when \
+it listens below 1024; redis/mongo: CHOWN, SETGID, SETUID; grafana/prometheus/memcached: none; \
+see docs/profiles.md), else nothing (bare `ALL`, with a note). Existing `cap_add` entries stay. \
+A service whose `cap_drop`/`cap_add` comes from a merged anchor gets local lists that keep the \
+anchor's entries; the anchor is never edited. Services with `privileged: true` are left to the \
+`privileged` rule when it is enabled (privileged grants every capability, so `cap_drop` alone \
+would do nothing).",
+    breaks: "Entrypoints that change file ownership or switch user (`chown`, `gosu`, `su-exec`) \
+fail without CHOWN/SETUID/SETGID; servers binding ports below 1024 as root need \
+NET_BIND_SERVICE; tools using raw sockets (ping, Scapy) need NET_RAW. Start the service, read \
+its log for `Operation not permitted`, and add exactly that capability with \
+`[services.NAME] cap-add`.",
+    applicability: Applicability::Review,
+    options: "[rules.cap-drop-all]\nenabled = true\nimage-table = true   # add back the built-in \
+table's capabilities for known images\n\n[services.NAME]\ncap-add = [\"CHOWN\", \"SETUID\"]   # \
+what this service gets back (replaces the table)\n\n[images.\"openbmp/postgres\"]\ncap-add = \
+[\"CHOWN\", \"SETUID\", \"SETGID\"]   # per image",
+    before: "services:\n  cache:\n    image: redis:7.2",
+    after: "services:\n  cache:\n    image: redis:7.2\n    cap_drop:\n      - ALL\n    cap_add:\n      - CHOWN\n      - SETGID\n      - SETUID",
+};
+
+/// Where the capabilities a service gets back come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CapSource {
+    /// `[services.NAME] cap-add`.
+    Service,
+    /// `[images."REPO"] cap-add`.
+    Image,
+    /// The built-in table (family name).
+    Table(&'static str),
+    /// Nothing known.
+    Unknown,
+}
+
+/// Capabilities `svc` should get back with `cap_drop: [ALL]`, and where they come from.
+pub fn wanted_caps(ctx: &Ctx<'_>, svc: &Service, use_table: bool) -> (Vec<String>, CapSource) {
+    let y = ctx.y;
+    let norm = |v: &[String]| v.iter().map(|c| hardening::norm_cap(c)).collect::<Vec<_>>();
+    if let Some(c) = ctx
+        .profile
+        .service(&svc.name)
+        .and_then(|s| s.cap_add.as_ref())
+    {
+        return (norm(c), CapSource::Service);
+    }
+    let image = svc.image(y);
+    if let Some(c) = image
+        .and_then(|i| ctx.profile.image(i))
+        .and_then(|c| c.cap_add.as_ref())
+    {
+        return (norm(c), CapSource::Image);
+    }
+    if use_table {
+        if let Some(info) = image.and_then(hardening::lookup) {
+            let mut caps: Vec<String> = info.caps.iter().map(|c| c.to_string()).collect();
+            if info.low_port && hardening::listens_low(y, svc) {
+                caps.push("NET_BIND_SERVICE".into());
+            }
+            return (caps, CapSource::Table(info.family));
+        }
+    }
+    (Vec::new(), CapSource::Unknown)
+}
+
+/// Whether two capability names are the same.
+pub fn same_cap(a: &str, b: &str) -> bool {
+    hardening::norm_cap(a) == hardening::norm_cap(b)
+}
+
+/// Whether the service's effective `privileged` is true.
+pub fn is_privileged(y: &Yaml, svc: &Service) -> bool {
+    svc.scalar(y, "privileged")
+        .is_some_and(|v| matches!(v.trim(), "true" | "True" | "TRUE"))
+}
+
+/// Plan `cap_drop: [ALL]` plus `cap_add: caps` on `edit`; returns the capabilities added.
+pub fn plan_drop_all(edit: &mut ServiceEdit<'_>, caps: &[String]) -> Result<Vec<String>, String> {
+    edit.ensure_items("cap_drop", &["ALL".to_string()], same_cap)?;
+    edit.ensure_items("cap_add", caps, same_cap)
+}
+
+/// A note about where the added capabilities come from.
+pub fn source_note(svc: &Service, image: Option<&str>, caps: &[String], src: &CapSource) -> String {
+    let list = if caps.is_empty() {
+        "none".to_string()
+    } else {
+        caps.join(", ")
+    };
+    match src {
+        CapSource::Service => format!("capabilities added back from the profile: {list}"),
+        CapSource::Image => {
+            format!("capabilities added back from the profile's image entry: {list}")
+        }
+        CapSource::Table(f) => format!(
+            "review: capabilities added back from the built-in table for {f} images: {list}; \
+remove those the service does not need, or set `[services.{}] cap-add`",
+            svc.name
+        ),
+        CapSource::Unknown => format!(
+            "image `{}` is not in the built-in table: no capability is added back; if the service \
+fails, add only what it needs with `[services.{}] cap-add = [...]`",
+            image.unwrap_or("(none)"),
+            svc.name
+        ),
+    }
+}
+
+impl Rule for CapDropAll {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+        let y = ctx.y;
+        let use_table = ctx
+            .profile
+            .rules
+            .cap_drop_all
+            .as_ref()
+            .and_then(|o| o.image_table)
+            .unwrap_or(true);
+        let flow = hardening::prefers_flow(y, &ctx.compose.services);
+        for svc in ctx.services(ID) {
+            let mut finding = Finding {
+                rule: ID,
+                at: svc.at(y),
+                message: format!("service `{}` does not drop all capabilities", svc.name),
+                severity: Severity::Warning,
+                fix: None,
+                note: None,
+            };
+            if is_privileged(y, svc) {
+                if ctx.profile.rules.enabled("privileged") == Some(true) {
+                    // Owned by `privileged`, which removes it and adds cap_drop/cap_add itself.
+                    continue;
+                }
+                finding.note = Some(
+                    "`privileged: true` grants every capability, so `cap_drop` would do nothing; \
+see `compose-harden explain privileged`"
+                        .into(),
+                );
+                out.push(finding);
+                continue;
+            }
+            let (caps, src) = wanted_caps(ctx, svc, use_table);
+            let from_profile = matches!(src, CapSource::Service | CapSource::Image);
+            let mut edit = match ServiceEdit::new(y, svc, flow) {
+                Ok(e) => e,
+                Err(why) => {
+                    finding.note = Some(why);
+                    out.push(finding);
+                    continue;
+                }
+            };
+            let drops_all = match edit.list("cap_drop") {
+                Ok(l) => l.unwrap_or_default().iter().any(|c| same_cap(c, "ALL")),
+                Err(why) => {
+                    finding.note = Some(format!("no automatic fix: {why}"));
+                    out.push(finding);
+                    continue;
+                }
+            };
+            let (planned, title, applicability) = if drops_all {
+                // Already dropped: only make sure what the profile gives back is there.
+                if !from_profile {
+                    continue;
+                }
+                finding.message = format!(
+                    "service `{}` lacks capabilities the profile gives back",
+                    svc.name
+                );
+                (
+                    edit.ensure_items("cap_add", &caps, same_cap),
+                    "Add the profile's capabilities to `cap_add`",
+                    Applicability::Safe,
+                )
+            } else {
+                (
+                    plan_drop_all(&mut edit, &caps),
+                    "Drop all capabilities (`cap_drop: [ALL]`), add back only the needed ones",
+                    if from_profile {
+                        Applicability::Safe
+                    } else {
+                        Applicability::Review
+                    },
+                )
+            };
+            if let Err(why) = planned {
+                finding.note = Some(format!("no automatic fix: {why}"));
+                out.push(finding);
+                continue;
+            }
+            if edit.is_empty() {
+                continue;
+            }
+            if !drops_all {
+                finding.note = Some(source_note(svc, svc.image(y), &caps, &src));
+            }
+            match edit.finish() {
+                Ok((edits, changes)) => {
+                    finding.fix = Some(Fix::new(
+                        ID,
+                        title,
+                        applicability,
+                        edits,
+                        changes,
+                        svc.at(y),
+                    ))
+                }
+                Err(why) => finding.note = Some(format!("no automatic fix: {why}")),
+            }
+            out.push(finding);
+        }
+    }
+}

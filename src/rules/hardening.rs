@@ -1,0 +1,550 @@
+//! Helpers shared by the container-hardening rules (`privileged`, `cap-drop-all`,
+//! `read-only-rootfs`, `resource-limits` and the report-only detections): the built-in image
+//! table, capability and image-name normalisation, and [`ServiceEdit`], which plans the edits
+//! that give one service new keys or list items without ever touching a shared anchor.
+
+use crate::compose::{Origin, Service};
+use crate::yaml::{ops, render, Change, Edit, NewNode, NodeKind, Value, Yaml};
+
+/// What the built-in table knows about an image family.
+#[derive(Debug)]
+pub struct ImageInfo {
+    /// Family name shown in notes (`postgres`, `nginx`, …).
+    pub family: &'static str,
+    /// Last path segments of the repository that belong to the family.
+    pub names: &'static [&'static str],
+    /// Capabilities the entrypoint needs with `cap_drop: [ALL]`.
+    pub caps: &'static [&'static str],
+    /// Whether `NET_BIND_SERVICE` is needed when the service listens below 1024.
+    pub low_port: bool,
+    /// Paths the image writes outside its volumes (tmpfs with `read_only: true`); `None` when
+    /// the table does not know them.
+    pub tmpfs: Option<&'static [&'static str]>,
+}
+
+/// The built-in image table (documented in `docs/profiles.md`). Every entry is a starting point
+/// marked `review`: the capabilities are what the official entrypoints use to fix ownership
+/// and drop to their service user; the tmpfs paths are where they write outside volumes.
+pub static IMAGE_TABLE: &[ImageInfo] = &[
+    ImageInfo {
+        family: "postgres",
+        names: &[
+            "postgres",
+            "postgresql",
+            "postgis",
+            "timescaledb",
+            "timescaledb-ha",
+        ],
+        caps: &["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"],
+        low_port: false,
+        tmpfs: Some(&["/tmp", "/var/run/postgresql"]),
+    },
+    ImageInfo {
+        family: "mysql",
+        names: &["mysql", "percona-server"],
+        caps: &["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"],
+        low_port: false,
+        tmpfs: Some(&["/tmp", "/var/run/mysqld"]),
+    },
+    ImageInfo {
+        family: "mariadb",
+        names: &["mariadb"],
+        caps: &["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"],
+        low_port: false,
+        tmpfs: Some(&["/tmp", "/run/mysqld"]),
+    },
+    ImageInfo {
+        family: "nginx",
+        names: &["nginx", "openresty"],
+        caps: &["CHOWN", "SETGID", "SETUID"],
+        low_port: true,
+        tmpfs: Some(&["/tmp", "/var/cache/nginx", "/var/run"]),
+    },
+    ImageInfo {
+        family: "httpd",
+        names: &["httpd"],
+        caps: &["CHOWN", "SETGID", "SETUID"],
+        low_port: true,
+        tmpfs: None,
+    },
+    ImageInfo {
+        family: "redis",
+        names: &["redis", "valkey"],
+        caps: &["CHOWN", "SETGID", "SETUID"],
+        low_port: false,
+        tmpfs: Some(&["/tmp"]),
+    },
+    ImageInfo {
+        family: "mongo",
+        names: &["mongo"],
+        caps: &["CHOWN", "SETGID", "SETUID"],
+        low_port: false,
+        tmpfs: Some(&["/tmp"]),
+    },
+    ImageInfo {
+        family: "grafana",
+        names: &["grafana", "grafana-oss", "grafana-enterprise"],
+        caps: &[],
+        low_port: false,
+        tmpfs: Some(&["/tmp"]),
+    },
+    ImageInfo {
+        family: "prometheus",
+        names: &["prometheus", "alertmanager", "node-exporter"],
+        caps: &[],
+        low_port: false,
+        tmpfs: Some(&[]),
+    },
+    ImageInfo {
+        family: "memcached",
+        names: &["memcached"],
+        caps: &[],
+        low_port: false,
+        tmpfs: Some(&[]),
+    },
+    ImageInfo {
+        family: "traefik",
+        names: &["traefik"],
+        caps: &[],
+        low_port: true,
+        tmpfs: None,
+    },
+];
+
+/// The repository of an image reference, lower-cased, without registry host, tag, digest and
+/// the `library/` prefix: `docker.io/library/nginx:1.27` → `nginx`.
+pub fn image_repo(image: &str) -> String {
+    let image = image.trim();
+    let no_digest = image.split('@').next().unwrap_or(image);
+    // A tag is a `:` after the last `/`.
+    let last_slash = no_digest.rfind('/').map_or(0, |i| i + 1);
+    let no_tag = match no_digest[last_slash..].find(':') {
+        Some(i) => &no_digest[..last_slash + i],
+        None => no_digest,
+    };
+    let mut parts: Vec<&str> = no_tag.split('/').collect();
+    if parts.len() > 1
+        && (parts[0].contains('.') || parts[0].contains(':') || parts[0] == "localhost")
+    {
+        parts.remove(0);
+    }
+    if parts.len() > 1 && parts[0] == "library" {
+        parts.remove(0);
+    }
+    parts.join("/").to_ascii_lowercase()
+}
+
+/// The tag of an image reference (`None` when it has none); `@digest` references return
+/// `Some("@")`.
+pub fn image_tag(image: &str) -> Option<&str> {
+    let image = image.trim();
+    if image.contains('@') {
+        return Some("@");
+    }
+    let last_slash = image.rfind('/').map_or(0, |i| i + 1);
+    image[last_slash..]
+        .find(':')
+        .map(|i| &image[last_slash + i + 1..])
+}
+
+/// The table entry for `image`, if its family is known.
+pub fn lookup(image: &str) -> Option<&'static ImageInfo> {
+    let repo = image_repo(image);
+    if repo.contains("${") || repo.starts_with("bitnami/") {
+        // Interpolated names are unknown; Bitnami images run as a non-root user and need no
+        // capabilities, which the table does not model.
+        return None;
+    }
+    let last = repo.rsplit('/').next().unwrap_or(&repo);
+    IMAGE_TABLE.iter().find(|i| i.names.contains(&last))
+}
+
+/// A capability name normalised for comparison: upper case, without `CAP_`.
+pub fn norm_cap(s: &str) -> String {
+    let u = s.trim().to_ascii_uppercase();
+    u.strip_prefix("CAP_").map(str::to_string).unwrap_or(u)
+}
+
+/// Whether the service listens on (publishes or exposes) a container port below 1024, or
+/// declares no port at all (so it keeps its image default, e.g. nginx on 80).
+pub fn listens_low(y: &Yaml, svc: &Service) -> bool {
+    let mut ports = Vec::new();
+    for key in ["ports", "expose"] {
+        let Some(s) = svc.get(y, key) else { continue };
+        for &it in y.items(s.resolved).unwrap_or(&[]) {
+            let it = y.resolve(it);
+            if let Some(t) = y.scalar(it) {
+                // `[ip:][host:]container[/proto]`, ranges `a-b`.
+                let c = t.rsplit(':').next().unwrap_or(t);
+                let c = c.split('/').next().unwrap_or(c);
+                let c = c.split('-').next().unwrap_or(c);
+                ports.push(c.trim().parse::<u32>().ok());
+            } else if let Some(t) = y.get(it, "target").and_then(|n| y.scalar(y.resolve(n))) {
+                ports.push(t.trim().parse::<u32>().ok());
+            }
+        }
+    }
+    ports.is_empty() || ports.iter().any(|p| p.is_none_or(|p| p < 1024))
+}
+
+/// Whether the file writes short lists (`cap_add`, `security_opt`, `tmpfs`, …) in flow style
+/// (`[a, b]`) more often than in block style.
+pub fn prefers_flow(y: &Yaml, services: &[Service]) -> bool {
+    let (mut flow, mut block) = (0, 0);
+    for svc in services {
+        for key in [
+            "cap_add",
+            "cap_drop",
+            "security_opt",
+            "tmpfs",
+            "profiles",
+            "dns",
+        ] {
+            if let Some(s) = svc.get(y, key) {
+                let n = y.node(s.resolved);
+                if matches!(&n.kind, NodeKind::Seq { items } if !items.is_empty()) {
+                    if n.flow {
+                        flow += 1;
+                    } else {
+                        block += 1;
+                    }
+                }
+            }
+        }
+    }
+    flow > block
+}
+
+/// A list value to write: flow text as a raw scalar when the file prefers flow lists (the
+/// declared value is still the sequence), else a block sequence.
+pub fn list_node(items: &[String], flow: bool) -> (NewNode, Value) {
+    let seq = NewNode::Seq(items.iter().map(|s| NewNode::Str(s.clone())).collect());
+    let value = seq.value();
+    if flow {
+        let text = format!(
+            "[{}]",
+            items
+                .iter()
+                .map(|s| render::auto(s, true))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        (NewNode::Raw(text), value)
+    } else {
+        (seq, value)
+    }
+}
+
+/// Edits to one service, planned step by step and turned into one fix's edits and changes.
+/// New keys are written after the service's last entry, in the order they were planned; items
+/// appended to one list become one edit.
+pub struct ServiceEdit<'a> {
+    y: &'a Yaml,
+    svc: &'a Service,
+    flow: bool,
+    edits: Vec<Edit>,
+    changes: Vec<Change>,
+    new_keys: Vec<(String, NewNode, Value)>,
+}
+
+impl<'a> ServiceEdit<'a> {
+    /// Start planning edits to `svc`; `flow` chooses the style of new lists.
+    pub fn new(y: &'a Yaml, svc: &'a Service, flow: bool) -> Result<Self, String> {
+        if svc.is_alias {
+            return Err("the service is an alias of another node; harden that node".into());
+        }
+        Ok(ServiceEdit {
+            y,
+            svc,
+            flow,
+            edits: Vec::new(),
+            changes: Vec::new(),
+            new_keys: Vec::new(),
+        })
+    }
+
+    /// Whether nothing is planned.
+    pub fn is_empty(&self) -> bool {
+        self.edits.is_empty() && self.new_keys.is_empty()
+    }
+
+    /// The effective list `key` as scalar strings (`None` when unset); an error when it is
+    /// not a list of scalars.
+    pub fn list(&self, key: &str) -> Result<Option<Vec<String>>, String> {
+        let y = self.y;
+        let Some(s) = self.svc.get(y, key) else {
+            return Ok(None);
+        };
+        if y.is_null(s.resolved) {
+            return Err(format!("`{key}` is empty (null)"));
+        }
+        let items = y
+            .items(s.resolved)
+            .ok_or_else(|| format!("`{key}` is not a list"))?;
+        items
+            .iter()
+            .map(|&i| {
+                y.scalar(y.resolve(i))
+                    .map(str::to_string)
+                    .ok_or_else(|| format!("`{key}` holds a non-scalar item"))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+    }
+
+    /// Make the list `key` hold every item of `want` (compared with `same`): append the
+    /// missing ones to the service's own list, give the service a local copy of a list merged
+    /// from an anchor, or add the key. Returns the items added.
+    pub fn ensure_items(
+        &mut self,
+        key: &str,
+        want: &[String],
+        same: fn(&str, &str) -> bool,
+    ) -> Result<Vec<String>, String> {
+        let y = self.y;
+        let current = self.list(key)?.unwrap_or_default();
+        let mut missing: Vec<String> = Vec::new();
+        for w in want {
+            if !current.iter().chain(&missing).any(|c| same(c, w)) {
+                missing.push(w.clone());
+            }
+        }
+        if missing.is_empty() {
+            return Ok(missing);
+        }
+        match self.svc.get(y, key) {
+            None => {
+                let (node, value) = list_node(&missing, self.flow);
+                self.new_keys.push((key.to_string(), node, value));
+            }
+            Some(s) if s.is_local() => {
+                let seq = y.node(s.resolved);
+                let mut text = String::new();
+                let mut at = None;
+                for (n, m) in missing.iter().enumerate() {
+                    let e = ops::append_item(y, s.resolved, &NewNode::Str(m.clone()))
+                        .map_err(|w| format!("cannot append to `{key}`: {w}"))?;
+                    if seq.flow && current.is_empty() && n > 0 {
+                        text.push_str(", ");
+                    }
+                    text.push_str(&e.replacement);
+                    at = Some(e.range.start);
+                    self.changes.push(Change::Append(
+                        self.svc.path.key(key),
+                        NewNode::Str(m.clone()).value(),
+                    ));
+                }
+                if let Some(at) = at {
+                    self.edits.push(Edit::insert(at, text));
+                }
+            }
+            Some(s) if matches!(s.origin, Origin::Merged { .. }) => {
+                // Shared through `<<: *anchor`: a local list keeps the anchor's entries.
+                let mut all = current.clone();
+                all.extend(missing.iter().cloned());
+                let flow = y.node(s.resolved).flow || self.flow;
+                let (node, value) = list_node(&all, flow);
+                self.new_keys.push((key.to_string(), node, value));
+            }
+            Some(_) => {
+                return Err(format!(
+                    "`{key}` is an alias shared with other services; no automatic fix"
+                ))
+            }
+        }
+        Ok(missing)
+    }
+
+    /// Set the scalar `key` to `raw` (written as is): replace the service's own scalar, or add
+    /// a local key (which overrides a merged one).
+    pub fn set_scalar(&mut self, key: &str, raw: &str) -> Result<(), String> {
+        let y = self.y;
+        let node = NewNode::Raw(raw.to_string());
+        match self.svc.get(y, key) {
+            Some(s) if s.origin == Origin::Own => {
+                if !s.is_local() {
+                    return Err(format!("`{key}` is an alias; no automatic fix"));
+                }
+                let (e, v) = replace_raw(y, s.resolved, raw)
+                    .map_err(|w| format!("cannot rewrite `{key}`: {w}"))?;
+                self.edits.push(e);
+                self.changes.push(Change::Set(self.svc.path.key(key), v));
+            }
+            _ => {
+                let v = node.value();
+                self.new_keys.push((key.to_string(), node, v));
+            }
+        }
+        Ok(())
+    }
+
+    /// Add the key `key` with `node` (the caller checked it is absent or only merged).
+    pub fn add_key(&mut self, key: &str, node: NewNode) {
+        let v = node.value();
+        self.new_keys.push((key.to_string(), node, v));
+    }
+
+    /// Remove the service's own entry `key`.
+    pub fn remove_own(&mut self, key: &str) -> Result<(), String> {
+        let y = self.y;
+        let s = self
+            .svc
+            .get(y, key)
+            .filter(|s| s.origin == Origin::Own)
+            .ok_or_else(|| format!("`{key}` is not the service's own entry"))?;
+        let e = ops::remove_entry(y, self.svc.node, s.index)
+            .map_err(|w| format!("cannot remove `{key}`: {w}"))?;
+        self.edits.push(e);
+        self.changes.push(Change::Remove(self.svc.path.key(key)));
+        Ok(())
+    }
+
+    /// Edit nested mapping `node` (at `path`, the service's own): append planned by caller.
+    pub fn push_raw(&mut self, edit: Edit, change: Change) {
+        self.edits.push(edit);
+        self.changes.push(change);
+    }
+
+    /// The edits and declared changes.
+    pub fn finish(mut self) -> Result<(Vec<Edit>, Vec<Change>), String> {
+        if !self.new_keys.is_empty() {
+            let keys = std::mem::take(&mut self.new_keys);
+            let (edit, changes) = insert_keys(self.y, self.svc.node, &self.svc.path, keys)?;
+            self.edits.push(edit);
+            self.changes.extend(changes);
+        }
+        Ok((self.edits, self.changes))
+    }
+}
+
+/// Replace scalar `node` with `raw`: written as is over a plain scalar (so `true` stays a
+/// boolean), or as a string in the scalar's own quotes over a quoted one. Returns the edit and
+/// the value it declares.
+pub fn replace_raw(
+    y: &Yaml,
+    node: crate::yaml::NodeId,
+    raw: &str,
+) -> Result<(Edit, Value), String> {
+    let n = y.node(node);
+    match &n.kind {
+        NodeKind::Scalar {
+            style: crate::yaml::ScalarStyle::Plain,
+            ..
+        } if !n.span.is_empty() && n.tag.is_none() => Ok((
+            Edit::replace(n.span.clone(), raw),
+            NewNode::Raw(raw.to_string()).value(),
+        )),
+        NodeKind::Scalar { .. } if n.tag.is_none() => Ok((
+            ops::replace_scalar(y, node, raw, ops::Quote::Keep)?,
+            Value::str(raw),
+        )),
+        _ => Err("not a plain or quoted scalar".into()),
+    }
+}
+
+/// Insert `keys` (in order) as the last entries of mapping `map` at `path`, as one edit.
+pub fn insert_keys(
+    y: &Yaml,
+    map: crate::yaml::NodeId,
+    path: &crate::yaml::Path,
+    keys: Vec<(String, NewNode, Value)>,
+) -> Result<(Edit, Vec<Change>), String> {
+    let empty_flow = y.node(map).flow && y.entries(map).is_some_and(<[_]>::is_empty);
+    let mut text = String::new();
+    let mut at = 0;
+    let mut changes = Vec::new();
+    for (i, (k, node, value)) in keys.into_iter().enumerate() {
+        let e = ops::insert_key(y, map, &k, &node).map_err(|w| format!("cannot add `{k}`: {w}"))?;
+        if empty_flow && i > 0 {
+            text.push_str(", ");
+        }
+        text.push_str(&e.replacement);
+        at = e.range.start;
+        changes.push(Change::InsertKey(path.clone(), k, value));
+    }
+    Ok((Edit::insert(at, text), changes))
+}
+
+/// A host path mounted into a service.
+#[derive(Debug, Clone)]
+pub struct BindMount {
+    /// The volume item node.
+    pub node: crate::yaml::NodeId,
+    /// Host path as written.
+    pub source: String,
+    /// Container path.
+    pub target: String,
+    /// Mounted read-only.
+    pub read_only: bool,
+}
+
+/// The bind mounts of `svc` (short `src:dst[:opts]` items whose source is a path, and long
+/// items with `type: bind`).
+pub fn bind_mounts(y: &Yaml, svc: &Service) -> Vec<BindMount> {
+    let mut out = Vec::new();
+    let Some(s) = svc.get(y, "volumes") else {
+        return out;
+    };
+    for &it in y.items(s.resolved).unwrap_or(&[]) {
+        let it = y.resolve(it);
+        if let Some(t) = y.scalar(it) {
+            let parts: Vec<&str> = t.split(':').collect();
+            if parts.len() < 2 {
+                continue;
+            }
+            let src = parts[0].trim();
+            if !(src.starts_with('/')
+                || src.starts_with('.')
+                || src.starts_with('~')
+                || src.starts_with('$'))
+            {
+                continue;
+            }
+            let ro = parts
+                .get(2)
+                .is_some_and(|o| o.split(',').any(|o| o.trim() == "ro"));
+            out.push(BindMount {
+                node: it,
+                source: src.to_string(),
+                target: parts[1].trim().to_string(),
+                read_only: ro,
+            });
+        } else if y.entries(it).is_some() {
+            let get = |k: &str| y.get(it, k).and_then(|n| y.scalar(y.resolve(n)));
+            if get("type") != Some("bind") {
+                continue;
+            }
+            let Some(src) = get("source") else { continue };
+            out.push(BindMount {
+                node: it,
+                source: src.to_string(),
+                target: get("target").unwrap_or("").to_string(),
+                read_only: get("read_only").is_some_and(|v| v == "true"),
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_names() {
+        assert_eq!(image_repo("docker.io/library/nginx:1.27"), "nginx");
+        assert_eq!(
+            image_repo("registry.example.com:5000/openbmp/whois:2.2.0"),
+            "openbmp/whois"
+        );
+        assert_eq!(image_repo("postgres@sha256:abc"), "postgres");
+        assert_eq!(image_tag("localhost:5000/app"), None);
+        assert_eq!(image_tag("redis:latest"), Some("latest"));
+        assert_eq!(
+            lookup("openbmp/postgres:2.2.1").map(|i| i.family),
+            Some("postgres")
+        );
+        assert!(lookup("bitnami/redis:7").is_none());
+        assert_eq!(norm_cap("cap_net_raw"), "NET_RAW");
+    }
+}

@@ -1,0 +1,150 @@
+//! `read-only-rootfs`: services run with `read_only: true` and `tmpfs` mounts for the paths
+//! they write outside their volumes.
+
+use super::hardening::{self, ServiceEdit};
+use super::{Ctx, Finding, Rule, RuleMeta, Severity};
+use crate::yaml::{Applicability, Fix};
+
+/// The rule.
+pub struct ReadOnlyRootfs;
+
+const ID: &str = "read-only-rootfs";
+
+static META: RuleMeta = RuleMeta {
+    id: ID,
+    summary: "service has a writable root filesystem (`read_only` not set)",
+    why: "With a writable root filesystem, an attacker who gets code execution can drop tools, \
+modify binaries and configuration, and persist until the container is recreated. \
+`read_only: true` makes the image immutable; the few paths the process writes go to `tmpfs` \
+mounts (memory, wiped on restart) or volumes (seed checklist §5.3).",
+    fix: "Set `read_only: true` (replacing `read_only: false`, or a local key when the setting \
+comes from a merged anchor) and add the `tmpfs` paths the service needs: the profile's \
+`[services.NAME] tmpfs` or `[images.\"REPO\"] tmpfs`, else the built-in image table (nginx: \
+/tmp, /var/cache/nginx, /var/run; grafana: /tmp; postgres family: /tmp, /var/run/postgresql; \
+mysql: /tmp, /var/run/mysqld; mariadb: /tmp, /run/mysqld; redis, mongo: /tmp; prometheus, \
+memcached: none). Existing `tmpfs` entries are kept; new ones are appended without duplicates. \
+A service whose image is not in the table and whose profile says nothing is reported, not \
+edited: find its write paths (run it with `read_only: true` and read the log for `Read-only file \
+system`, or `docker diff CONTAINER` on a running one), then set `[services.NAME] read-only = true` \
+and `tmpfs = [...]`.",
+    breaks: "Anything that writes outside the listed tmpfs paths and its volumes: pid files, \
+caches, generated configuration (entrypoints that template config files into /etc), package \
+installs at start. Test each service individually.",
+    applicability: Applicability::Review,
+    options: "[rules.read-only-rootfs]\nenabled = true\nimage-table = true   # edit services whose \
+image is in the built-in table without a profile entry\n\n[services.NAME]\nread-only = true   # \
+or false: never\ntmpfs = [\"/tmp\", \"/var/run\"]\n\n[images.\"openbmp/whois\"]\ntmpfs = \
+[\"/tmp\"]",
+    before: "services:\n  web:\n    image: nginx:1.27",
+    after: "services:\n  web:\n    image: nginx:1.27\n    read_only: true\n    tmpfs:\n      - /tmp\n      - /var/cache/nginx\n      - /var/run",
+};
+
+fn same_path(a: &str, b: &str) -> bool {
+    let p = |s: &str| {
+        let s = s.split(':').next().unwrap_or(s).trim();
+        let t = s.trim_end_matches('/');
+        if t.is_empty() { s } else { t }.to_string()
+    };
+    p(a) == p(b)
+}
+
+impl Rule for ReadOnlyRootfs {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+        let y = ctx.y;
+        let use_table = ctx
+            .profile
+            .rules
+            .read_only_rootfs
+            .as_ref()
+            .and_then(|o| o.image_table)
+            .unwrap_or(true);
+        let flow = hardening::prefers_flow(y, &ctx.compose.services);
+        for svc in ctx.services(ID) {
+            if svc
+                .scalar(y, "read_only")
+                .is_some_and(|v| matches!(v.trim(), "true" | "True" | "TRUE"))
+            {
+                continue;
+            }
+            let cfg = ctx.profile.service(&svc.name);
+            let explicit = cfg.and_then(|c| c.read_only);
+            if explicit == Some(false) {
+                continue;
+            }
+            let image = svc.image(y);
+            let from_profile = cfg
+                .and_then(|c| c.tmpfs.clone())
+                .or_else(|| image.and_then(|i| ctx.profile.image(i)?.tmpfs.clone()));
+            let from_table = image
+                .and_then(hardening::lookup)
+                .and_then(|i| i.tmpfs.map(|t| (i.family, t)));
+            let mut finding = Finding {
+                rule: ID,
+                at: svc.at(y),
+                message: format!("service `{}` has a writable root filesystem", svc.name),
+                severity: Severity::Warning,
+                fix: None,
+                note: None,
+            };
+            let (paths, note): (Vec<String>, String) = match (from_profile, from_table) {
+                (Some(p), _) => (p, "tmpfs paths from the profile".into()),
+                (None, Some((family, t))) if explicit == Some(true) || use_table => (
+                    t.iter().map(|s| s.to_string()).collect(),
+                    format!(
+                        "review: tmpfs paths from the built-in table for {family} images; test \
+the service and set `[services.{}] tmpfs` if it writes elsewhere",
+                        svc.name
+                    ),
+                ),
+                (None, _) if explicit == Some(true) => (
+                    Vec::new(),
+                    "`read-only = true` in the profile without tmpfs paths".into(),
+                ),
+                _ if !use_table => {
+                    finding.note = Some(format!(
+                        "the profile does not list it (`image-table = false`): set \
+`[services.{}] read-only = true` and `tmpfs = [...]`, or `read-only = false` to accept it",
+                        svc.name
+                    ));
+                    out.push(finding);
+                    continue;
+                }
+                _ => {
+                    finding.note = Some(format!(
+                        "image `{}` is not in the built-in table and the profile says nothing: \
+find the paths it writes, then set `[services.{}] read-only = true` and `tmpfs = [...]`",
+                        image.unwrap_or("(none)"),
+                        svc.name
+                    ));
+                    out.push(finding);
+                    continue;
+                }
+            };
+            let plan = (|| {
+                let mut edit = ServiceEdit::new(y, svc, flow)?;
+                edit.set_scalar("read_only", "true")?;
+                edit.ensure_items("tmpfs", &paths, same_path)?;
+                edit.finish()
+            })();
+            match plan {
+                Ok((edits, changes)) => {
+                    finding.note = Some(note);
+                    finding.fix = Some(Fix::new(
+                        ID,
+                        "Make the root filesystem read-only, with tmpfs for the paths it writes",
+                        Applicability::Review,
+                        edits,
+                        changes,
+                        svc.at(y),
+                    ));
+                }
+                Err(why) => finding.note = Some(format!("no automatic fix: {why}")),
+            }
+            out.push(finding);
+        }
+    }
+}

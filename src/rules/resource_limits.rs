@@ -1,0 +1,298 @@
+//! `resource-limits`: services have CPU, memory and process limits (`cpus`, `mem_limit`,
+//! `pids_limit`, or `deploy.resources.limits` when the file uses that).
+
+use super::hardening::{self, ServiceEdit};
+use super::{Ctx, Finding, Rule, RuleMeta, Severity};
+use crate::compose::{Origin, Service};
+use crate::yaml::{Applicability, Change, Fix, NewNode, NodeId, Yaml};
+
+/// The rule.
+pub struct ResourceLimits;
+
+const ID: &str = "resource-limits";
+
+static META: RuleMeta = RuleMeta {
+    id: ID,
+    summary: "service has no CPU, memory or process limit",
+    why: "Without limits, a runaway query, an ingest burst, a memory leak or a fork bomb in one \
+container starves the host and every other service (local denial of service; seed checklist \
+§5.5).",
+    fix: "Add the limits the profile sets (`[rules.resource-limits]` defaults, \
+`[services.NAME]` values) that the service lacks: top-level `cpus`, `mem_limit` and \
+`pids_limit`, or keys under `deploy.resources.limits` (`cpus`, `memory`, `pids`) when the \
+service — or, for a service with no limits at all, most of the file — already uses that form. \
+Existing limits are never loosened: a finite limit is kept (a per-service profile value \
+smaller than it replaces it); `-1` and `0` count as unlimited and are replaced.",
+    breaks: "A limit below the service's real peak: the kernel OOM-kills it (memory), throttles \
+it (cpus) or makes fork/thread creation fail (pids). Size limits from observed peaks \
+(`docker stats`) with headroom.",
+    applicability: Applicability::Review,
+    options: "[rules.resource-limits]\nenabled = true\ncpus = 1.0          # defaults for every \
+service\nmem-limit = \"512m\"\npids-limit = 512\n\n[services.kafka]\ncpus = 2.0\nmem-limit = \
+\"2g\"\npids-limit = 4096",
+    before: "services:\n  web:\n    image: nginx:1.27\n    mem_limit: 256m",
+    after: "services:\n  web:\n    image: nginx:1.27\n    mem_limit: 256m\n    cpus: 1.0\n    pids_limit: 512",
+};
+
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Cpus,
+    Mem,
+    Pids,
+}
+
+impl Kind {
+    fn top(self) -> &'static str {
+        match self {
+            Kind::Cpus => "cpus",
+            Kind::Mem => "mem_limit",
+            Kind::Pids => "pids_limit",
+        }
+    }
+    fn deploy(self) -> &'static str {
+        match self {
+            Kind::Cpus => "cpus",
+            Kind::Mem => "memory",
+            Kind::Pids => "pids",
+        }
+    }
+    /// The numeric size of a value (`None`: unparseable, e.g. interpolated).
+    fn amount(self, v: &str) -> Option<f64> {
+        let v = v.trim().trim_matches(|c| c == '"' || c == '\'');
+        match self {
+            Kind::Cpus | Kind::Pids => v.parse::<f64>().ok(),
+            Kind::Mem => {
+                let l = v.to_ascii_lowercase();
+                let l = l.strip_suffix('b').unwrap_or(&l);
+                let (num, mul) = match l.chars().last() {
+                    Some('k') => (&l[..l.len() - 1], 1024f64),
+                    Some('m') => (&l[..l.len() - 1], 1024f64 * 1024.0),
+                    Some('g') => (&l[..l.len() - 1], 1024f64 * 1024.0 * 1024.0),
+                    Some('t') => (&l[..l.len() - 1], 1024f64.powi(4)),
+                    _ => (l, 1.0),
+                };
+                num.trim().parse::<f64>().ok().map(|n| n * mul)
+            }
+        }
+    }
+}
+
+fn cpus_text(c: f64) -> String {
+    if c.fract() == 0.0 {
+        format!("{c:.1}")
+    } else {
+        format!("{c}")
+    }
+}
+
+/// The deploy.resources.limits mapping of a service, if any, and whether it is the service's own.
+fn deploy_limits(y: &Yaml, svc: &Service) -> Option<(NodeId, bool)> {
+    let d = svc.get(y, "deploy")?;
+    let own = d.is_local();
+    let r = y.get(d.resolved, "resources")?;
+    let own = own && y.resolve(r) == r;
+    let r = y.resolve(r);
+    let l = y.get(r, "limits")?;
+    let own = own && y.resolve(l) == l;
+    let l = y.resolve(l);
+    y.entries(l).map(|_| (l, own))
+}
+
+fn has_top_limits(y: &Yaml, svc: &Service) -> bool {
+    ["cpus", "mem_limit", "pids_limit"]
+        .iter()
+        .any(|k| svc.get(y, k).is_some())
+}
+
+impl Rule for ResourceLimits {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+        let y = ctx.y;
+        let opts = ctx
+            .profile
+            .rules
+            .resource_limits
+            .clone()
+            .unwrap_or_default();
+        let (mut deploy_n, mut top_n) = (0, 0);
+        for s in &ctx.compose.services {
+            if deploy_limits(y, s).is_some() {
+                deploy_n += 1;
+            } else if has_top_limits(y, s) {
+                top_n += 1;
+            }
+        }
+        let file_deploy = deploy_n > top_n;
+        for svc in ctx.services(ID) {
+            let cfg = ctx.profile.service(&svc.name);
+            let want: Vec<(Kind, String, bool)> = [
+                (
+                    Kind::Cpus,
+                    cfg.and_then(|c| c.cpus)
+                        .map(|c| (cpus_text(c), true))
+                        .or_else(|| opts.cpus.map(|c| (cpus_text(c), false))),
+                ),
+                (
+                    Kind::Mem,
+                    cfg.and_then(|c| c.mem_limit.clone())
+                        .map(|c| (c, true))
+                        .or_else(|| opts.mem_limit.clone().map(|c| (c, false))),
+                ),
+                (
+                    Kind::Pids,
+                    cfg.and_then(|c| c.pids_limit)
+                        .map(|c| (c.to_string(), true))
+                        .or_else(|| opts.pids_limit.map(|c| (c.to_string(), false))),
+                ),
+            ]
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|(v, explicit)| (k, v, explicit)))
+            .collect();
+            if want.is_empty() {
+                continue;
+            }
+            let limits = deploy_limits(y, svc);
+            let use_deploy = limits.is_some() || (!has_top_limits(y, svc) && file_deploy);
+            // What needs writing: (kind, value, existing value node to replace).
+            let mut todo: Vec<(Kind, String, Option<NodeId>)> = Vec::new();
+            for (kind, value, explicit) in &want {
+                let top = svc.get(y, kind.top()).map(|s| s.resolved);
+                let dep = limits.and_then(|(l, _)| y.get(l, kind.deploy()).map(|n| y.resolve(n)));
+                let existing = top.or(dep);
+                match existing.map(|n| (n, y.scalar(n).map(|v| kind.amount(v)))) {
+                    None => todo.push((*kind, value.clone(), None)),
+                    Some((n, Some(Some(cur)))) => {
+                        let new = kind.amount(value);
+                        let unlimited = cur <= 0.0;
+                        let tighter = *explicit && new.is_some_and(|v| v > 0.0 && v < cur);
+                        if unlimited || tighter {
+                            todo.push((*kind, value.clone(), Some(n)));
+                        }
+                    }
+                    // Interpolated or not a scalar: keep it.
+                    Some(_) => {}
+                }
+            }
+            if todo.is_empty() {
+                continue;
+            }
+            let names: Vec<&str> = todo
+                .iter()
+                .map(|(k, _, _)| if use_deploy { k.deploy() } else { k.top() })
+                .collect();
+            let mut finding = Finding {
+                rule: ID,
+                at: svc.at(y),
+                message: format!(
+                    "service `{}` lacks resource limits ({})",
+                    svc.name,
+                    names.join(", ")
+                ),
+                severity: Severity::Warning,
+                fix: None,
+                note: None,
+            };
+            let plan = (|| -> Result<_, String> {
+                let mut edit = ServiceEdit::new(y, svc, false)?;
+                let mut nested: Vec<(String, NewNode, crate::yaml::Value)> = Vec::new();
+                for (kind, value, existing) in &todo {
+                    let node = NewNode::Raw(value.clone());
+                    if let Some(n) = existing {
+                        // Replace an unlimited (or looser, per-service) value where it is.
+                        if y.resolve(*n) != *n || y.path_of(*n).segs.len() < svc.path.segs.len() {
+                            return Err("the limit is shared through an anchor or alias".into());
+                        }
+                        let path = y.path_of(*n);
+                        if !path.segs.starts_with(&svc.path.segs) || path.doc != svc.path.doc {
+                            return Err("the limit comes from a merged anchor".into());
+                        }
+                        let (e, v) = hardening::replace_raw(y, *n, value)?;
+                        edit.push_raw(e, Change::Set(path, v));
+                    } else if use_deploy {
+                        let v = node.value();
+                        nested.push((kind.deploy().to_string(), node, v));
+                    } else {
+                        edit.add_key(kind.top(), node);
+                    }
+                }
+                if !nested.is_empty() {
+                    match limits {
+                        Some((l, true)) => {
+                            let (e, ch) = hardening::insert_keys(y, l, &y.path_of(l), nested)?;
+                            for c in ch {
+                                edit.push_raw(e.clone(), c);
+                            }
+                        }
+                        Some((_, false)) => {
+                            return Err(
+                                "`deploy.resources.limits` is shared through an anchor or alias"
+                                    .into(),
+                            )
+                        }
+                        None => {
+                            let limits =
+                                NewNode::Map(nested.into_iter().map(|(k, n, _)| (k, n)).collect());
+                            match svc.get(y, "deploy") {
+                                None => edit.add_key(
+                                    "deploy",
+                                    NewNode::Map(vec![(
+                                        "resources".into(),
+                                        NewNode::Map(vec![("limits".into(), limits)]),
+                                    )]),
+                                ),
+                                Some(d) if d.is_local() && d.origin == Origin::Own => {
+                                    let r = y.get(d.resolved, "resources");
+                                    let (map, key, node) = match r {
+                                        None => (
+                                            d.resolved,
+                                            "resources",
+                                            NewNode::Map(vec![("limits".into(), limits)]),
+                                        ),
+                                        Some(r) if y.resolve(r) == r && y.entries(r).is_some() => {
+                                            (r, "limits", limits)
+                                        }
+                                        Some(_) => {
+                                            return Err(
+                                                "`deploy.resources` is not a plain mapping".into()
+                                            )
+                                        }
+                                    };
+                                    let v = node.value();
+                                    let (e, ch) = hardening::insert_keys(
+                                        y,
+                                        map,
+                                        &y.path_of(map),
+                                        vec![(key.to_string(), node, v)],
+                                    )?;
+                                    for c in ch {
+                                        edit.push_raw(e.clone(), c);
+                                    }
+                                }
+                                Some(_) => return Err("`deploy` comes from a merged anchor".into()),
+                            }
+                        }
+                    }
+                }
+                edit.finish()
+            })();
+            match plan {
+                Ok((mut edits, changes)) => {
+                    edits.dedup();
+                    finding.fix = Some(Fix::new(
+                        ID,
+                        format!("Add resource limits ({})", names.join(", ")),
+                        Applicability::Review,
+                        edits,
+                        changes,
+                        svc.at(y),
+                    ));
+                }
+                Err(why) => finding.note = Some(format!("no automatic fix: {why}")),
+            }
+            out.push(finding);
+        }
+    }
+}

@@ -279,16 +279,13 @@ fn diff_secrets_summary(args: &RunArgs, run: &Run, err: &mut dyn Write) {
         .hardcoded_secret
         .get_or_insert_with(Default::default)
         .enabled = Some(true);
-    let texts: Vec<(String, String)> = run
-        .results
-        .iter()
-        .map(|r| (r.path.clone(), r.input().to_string()))
-        .collect();
+    let files: Vec<(&crate::yaml::Yaml, &crate::compose::Compose)> =
+        run.results.iter().map(|r| (&r.yaml, &r.compose)).collect();
     let Some(first) = run.results.first() else {
         return;
     };
     let env_file = crate::env::default_path(std::path::Path::new(&first.path));
-    for line in crate::env::diff_summary(&profile, &texts, &env_file.display().to_string()) {
+    for line in crate::env::diff_summary(&profile, &files, &env_file.display().to_string()) {
         let _ = writeln!(err, "{line}");
     }
 }

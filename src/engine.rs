@@ -59,6 +59,8 @@ pub struct FileResult {
     pub path: String,
     /// The parsed input.
     pub yaml: Yaml,
+    /// Its services.
+    pub compose: Compose,
     /// The verified output text (equal to the input when nothing applies).
     pub output: String,
     /// Every finding, in file order.
@@ -183,7 +185,7 @@ pub fn process(plan: &Plan, display: &str, text: String) -> Result<FileResult, E
         rule.check(&ctx, &mut findings);
     }
     findings.sort_by_key(|f| f.at);
-    let fixes: Vec<_> = findings.iter().filter_map(|f| f.fix.clone()).collect();
+    let fixes: Vec<&crate::yaml::Fix> = findings.iter().filter_map(|f| f.fix.as_ref()).collect();
     let owners: Vec<usize> = findings
         .iter()
         .enumerate()
@@ -199,5 +201,6 @@ pub fn process(plan: &Plan, display: &str, text: String) -> Result<FileResult, E
         edits: applied.edits,
         findings,
         yaml,
+        compose,
     })
 }

@@ -92,13 +92,14 @@ fn service_info(y: &Yaml, c: &Compose) -> Vec<ServiceInfo> {
 /// Variables referenced as required (`${VAR:?…}`, `${VAR?…}`) anywhere in the file.
 pub fn required_vars(y: &Yaml) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for n in &y.nodes {
         if let NodeKind::Scalar { value, .. } = &n.kind {
             if !value.contains('$') {
                 continue;
             }
             for (var, op) in classify::references(value) {
-                if matches!(op, ":?" | "?") && !out.contains(&var) {
+                if matches!(op, ":?" | "?") && seen.insert(var.clone()) {
                     out.push(var);
                 }
             }
@@ -109,14 +110,25 @@ pub fn required_vars(y: &Yaml) -> Vec<String> {
 
 /// What the files at `texts` (display name, text) need, under `profile`.
 pub fn needs(profile: &Profile, texts: &[(String, String)]) -> Result<Needs, Error> {
+    let mut parsed = Vec::with_capacity(texts.len());
+    for (display, text) in texts {
+        parsed.push(engine::parse(text.clone(), display)?);
+    }
+    let refs: Vec<(&Yaml, &Compose)> = parsed.iter().map(|(y, c)| (y, c)).collect();
+    Ok(needs_parsed(profile, &refs))
+}
+
+/// What already parsed files need, under `profile`.
+pub fn needs_parsed(profile: &Profile, files: &[(&Yaml, &Compose)]) -> Needs {
     let mut n = Needs::default();
     let rule_on = profile.rules.enabled(hardcoded_secret::ID).unwrap_or(false);
     let opts = profile.rules.hardcoded_secret.clone().unwrap_or_default();
-    for (display, text) in texts {
-        let (y, c) = engine::parse(text.clone(), display)?;
+    // Index of each variable in `n.vars` (files can share variables).
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for &(y, c) in files {
         let ctx = Ctx {
-            y: &y,
-            compose: &c,
+            y,
+            compose: c,
             profile,
         };
         let planned: Vec<Planned> = if rule_on {
@@ -126,7 +138,7 @@ pub fn needs(profile: &Profile, texts: &[(String, String)]) -> Result<Needs, Err
         };
         let uses = hardcoded_secret::variable_uses(&ctx);
         for p in planned {
-            match n.vars.iter_mut().find(|v| v.var == p.var) {
+            match index.get(&p.var).map(|&i| &mut n.vars[i]) {
                 Some(v) => {
                     if v.literal.as_deref() != Some(p.literal.as_str()) {
                         n.warnings.push(format!(
@@ -140,18 +152,21 @@ pub fn needs(profile: &Profile, texts: &[(String, String)]) -> Result<Needs, Err
                         }
                     }
                 }
-                None => n.vars.push(Need {
-                    var: p.var,
-                    format: p.format,
-                    literal: Some(p.literal),
-                    uses: p.uses,
-                }),
+                None => {
+                    index.insert(p.var.clone(), n.vars.len());
+                    n.vars.push(Need {
+                        var: p.var,
+                        format: p.format,
+                        literal: Some(p.literal),
+                        uses: p.uses,
+                    })
+                }
             }
         }
-        for var in required_vars(&y) {
+        for var in required_vars(y) {
             let u = uses.get(&var).cloned().unwrap_or_default();
-            let need = match n.vars.iter_mut().find(|v| v.var == var) {
-                Some(v) => v,
+            let need = match index.get(&var).copied() {
+                Some(i) => &mut n.vars[i],
                 None => {
                     let in_url = u.iter().any(|(_, _, url)| *url);
                     let key = u.first().map_or(var.as_str(), |(_, k, _)| k.as_str());
@@ -160,6 +175,7 @@ pub fn needs(profile: &Profile, texts: &[(String, String)]) -> Result<Needs, Err
                         .get(&var)
                         .and_then(|o| o.format)
                         .unwrap_or_else(|| hardcoded_secret::default_format(key, in_url));
+                    index.insert(var.clone(), n.vars.len());
                     n.vars.push(Need {
                         var: var.clone(),
                         format,
@@ -175,17 +191,50 @@ pub fn needs(profile: &Profile, texts: &[(String, String)]) -> Result<Needs, Err
                 }
             }
         }
-        n.services.extend(service_info(&y, &c));
+        n.services.extend(service_info(y, c));
     }
-    Ok(n)
+    n
 }
 
 /// Rotation steps for `var` when a new value feeds an init-only variable of a stateful image
 /// whose service keeps data in a volume; `None` otherwise.
 pub fn runbook(needs: &Needs, need: &Need, env_file: &str) -> Option<String> {
+    runbook_with(&ServiceIndex::new(needs), need, env_file)
+}
+
+/// Services by name and their reverse `depends_on`, built once for many runbooks.
+pub struct ServiceIndex<'n> {
+    by_name: std::collections::HashMap<&'n str, &'n ServiceInfo>,
+    dependents: std::collections::HashMap<&'n str, Vec<&'n str>>,
+}
+
+impl<'n> ServiceIndex<'n> {
+    /// Index the services of `needs`.
+    pub fn new(needs: &'n Needs) -> Self {
+        let mut by_name = std::collections::HashMap::new();
+        let mut dependents: std::collections::HashMap<&str, Vec<&str>> =
+            std::collections::HashMap::new();
+        for s in &needs.services {
+            by_name.entry(s.name.as_str()).or_insert(s);
+            for d in &s.depends_on {
+                dependents
+                    .entry(d.as_str())
+                    .or_default()
+                    .push(s.name.as_str());
+            }
+        }
+        ServiceIndex {
+            by_name,
+            dependents,
+        }
+    }
+}
+
+/// [`runbook`] with a prepared index (linear over many variables).
+pub fn runbook_with(index: &ServiceIndex<'_>, need: &Need, env_file: &str) -> Option<String> {
     let mut out = String::new();
     for (service, key) in &need.uses {
-        let Some(info) = needs.services.iter().find(|s| &s.name == service) else {
+        let Some(info) = index.by_name.get(service.as_str()) else {
             continue;
         };
         if !info.has_volumes {
@@ -200,9 +249,9 @@ pub fn runbook(needs: &Needs, need: &Need, env_file: &str) -> Option<String> {
                 dependents.push(s.clone());
             }
         }
-        for s in &needs.services {
-            if s.depends_on.contains(service) && !dependents.contains(&s.name) {
-                dependents.push(s.name.clone());
+        for s in index.dependents.get(service.as_str()).into_iter().flatten() {
+            if !dependents.iter().any(|d| d == s) {
+                dependents.push((*s).to_string());
             }
         }
         out.push_str(&format!(
@@ -334,8 +383,9 @@ pub fn write_env(
     let w = envfile::write_atomic(path, &env.render()).map_err(io)?;
     report.written = true;
     report.warnings.extend(w.warning);
+    let index = ServiceIndex::new(needs);
     for need in fresh {
-        if let Some(r) = runbook(needs, need, &display) {
+        if let Some(r) = runbook_with(&index, need, &display) {
             report.runbooks.push(r);
         }
     }
@@ -354,10 +404,8 @@ pub fn needs_of_files(profile: &Profile, files: &[PathBuf], max_size: u64) -> Re
 }
 
 /// The planned variables of every file (for `diff`'s summary): names only, plus runbooks.
-pub fn diff_summary(profile: &Profile, texts: &[(String, String)], env_file: &str) -> Vec<String> {
-    let Ok(n) = needs(profile, texts) else {
-        return Vec::new();
-    };
+pub fn diff_summary(profile: &Profile, files: &[(&Yaml, &Compose)], env_file: &str) -> Vec<String> {
+    let n = needs_parsed(profile, files);
     let planned: Vec<&Need> = n.vars.iter().filter(|v| v.literal.is_some()).collect();
     if planned.is_empty() {
         return Vec::new();
@@ -371,8 +419,9 @@ pub fn diff_summary(profile: &Profile, texts: &[(String, String)], env_file: &st
             .join(", ")
     )];
     let mut by_var: BTreeMap<&str, String> = BTreeMap::new();
+    let index = ServiceIndex::new(&n);
     for v in &planned {
-        if let Some(r) = runbook(&n, v, env_file) {
+        if let Some(r) = runbook_with(&index, v, env_file) {
             by_var.insert(v.var.as_str(), r);
         }
     }

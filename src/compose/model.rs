@@ -117,7 +117,11 @@ impl Service {
             entries
                 .iter()
                 .enumerate()
-                .find(|(_, e)| y.scalar(e.key) == Some(key))
+                .find(|(_, e)| match &y.node(e.key).kind {
+                    // Keys are almost always plain scalars: compare without following aliases.
+                    NodeKind::Scalar { value, .. } => value == key,
+                    _ => y.scalar(e.key) == Some(key),
+                })
                 .map(|(index, e)| Setting {
                     key: e.key,
                     value: e.value,

@@ -4,7 +4,7 @@
 use std::ops::Range;
 
 use super::tree::{ParseError, Yaml};
-use super::value::{apply_changes, documents, first_difference, Change, Path};
+use super::value::{apply_changes, documents, Change, Path};
 
 /// Replace the bytes `range` of the input with `replacement` (an empty range inserts).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -200,7 +200,7 @@ fn sort_for_splice(edits: &mut [(usize, &Edit)]) {
     });
 }
 
-fn sorted_edits(fixes: &[Fix], ids: &[usize]) -> Vec<Edit> {
+fn sorted_edits(fixes: &[&Fix], ids: &[usize]) -> Vec<Edit> {
     let mut edits: Vec<(usize, &Edit)> = ids
         .iter()
         .flat_map(|&i| fixes[i].edits.iter().map(move |e| (i, e)))
@@ -212,7 +212,7 @@ fn sorted_edits(fixes: &[Fix], ids: &[usize]) -> Vec<Edit> {
 /// Choose non-overlapping fixes: fixes are taken in order of their first edit (then their
 /// order in `fixes`, which is registry order); a fix that overlaps an accepted one is held
 /// back whole.
-fn select(fixes: &[Fix]) -> (Vec<usize>, Vec<Rejected>) {
+fn select(fixes: &[&Fix]) -> (Vec<usize>, Vec<Rejected>) {
     let mut order: Vec<usize> = (0..fixes.len()).collect();
     order.sort_by_key(|&i| (fixes[i].start(), i));
     let mut accepted: Vec<usize> = Vec::new();
@@ -306,10 +306,10 @@ impl std::fmt::Display for VerifyError {
 }
 
 /// Check that `output` parses and its value equals `input_docs` plus `changes`.
-pub fn verify(
+pub fn verify<C: std::borrow::Borrow<Change>>(
     input_docs: &[super::value::Value],
     output: &str,
-    changes: &[Change],
+    changes: &[C],
 ) -> Result<(), VerifyError> {
     let mut expected = input_docs.to_vec();
     apply_changes(&mut expected, changes).map_err(VerifyError::BadChange)?;
@@ -319,8 +319,7 @@ pub fn verify(
 /// Check that `output` parses to exactly `expected`.
 fn verify_expected(expected: Vec<super::value::Value>, output: &str) -> Result<(), VerifyError> {
     let out = Yaml::parse(output.to_string()).map_err(VerifyError::Parse)?;
-    let actual = documents(&out);
-    match first_difference(&expected, &actual) {
+    match super::value::first_difference_in(&expected, &out) {
         None => Ok(()),
         Some((p, d)) => Err(VerifyError::Mismatch(p, d)),
     }
@@ -329,7 +328,9 @@ fn verify_expected(expected: Vec<super::value::Value>, output: &str) -> Result<(
 /// Apply `fixes` to the file `y` in one pass and verify the result once. Fixes that overlap are
 /// held back; if verification fails, each fix is checked alone and those that fail are dropped
 /// with an error (the rest are applied and verified again).
-pub fn apply_fixes(y: &Yaml, fixes: &[Fix]) -> Applied {
+pub fn apply_fixes<F: std::borrow::Borrow<Fix>>(y: &Yaml, fixes: &[F]) -> Applied {
+    let fixes: Vec<&Fix> = fixes.iter().map(|f| f.borrow()).collect();
+    let fixes = &fixes[..];
     let (mut accepted, mut rejected) = select(fixes);
     if accepted.is_empty() {
         return Applied {
@@ -344,10 +345,7 @@ pub fn apply_fixes(y: &Yaml, fixes: &[Fix]) -> Applied {
             .iter()
             .flat_map(|&i| fixes[i].edits.iter().map(move |e| (i, e)))
             .collect();
-        let changes: Vec<Change> = ids
-            .iter()
-            .flat_map(|&i| fixes[i].changes.iter().cloned())
-            .collect();
+        let changes: Vec<&Change> = ids.iter().flat_map(|&i| fixes[i].changes.iter()).collect();
         (splice(&y.text, &mut edits), changes)
     };
     let (output, changes) = build(&accepted);

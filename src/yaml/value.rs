@@ -308,9 +308,13 @@ pub fn documents(y: &Yaml) -> Vec<Value> {
 /// Apply declared changes to document values. Fails (with the offending path) when a change
 /// addresses something that does not exist. Linear in the size of the values plus the changes:
 /// each mapping on a changed path is indexed once, however many changes go through it.
-pub fn apply_changes(docs: &mut [Value], changes: &[Change]) -> Result<(), Path> {
+pub fn apply_changes<C: std::borrow::Borrow<Change>>(
+    docs: &mut [Value],
+    changes: &[C],
+) -> Result<(), Path> {
     let mut per_doc: Vec<Pending<'_>> = vec![Vec::new(); docs.len()];
     for c in changes {
+        let c: &Change = c.borrow();
         let p = c.path();
         per_doc
             .get_mut(p.doc)
@@ -446,6 +450,87 @@ pub fn first_difference(a: &[Value], b: &[Value]) -> Option<(Path, String)> {
         }
     }
     None
+}
+
+/// The first place where `expected` differs from the documents of `y`, compared without
+/// building `y`'s values.
+pub fn first_difference_in(expected: &[Value], y: &Yaml) -> Option<(Path, String)> {
+    if expected.len() != y.docs.len() {
+        return Some((
+            Path::root(expected.len().min(y.docs.len())),
+            format!(
+                "{} documents expected, {} found",
+                expected.len(),
+                y.docs.len()
+            ),
+        ));
+    }
+    for (i, (v, d)) in expected.iter().zip(&y.docs).enumerate() {
+        let mut path = Path::root(i);
+        if let Some(msg) = diff_node(v, y, d.root, &mut path) {
+            return Some((path, msg));
+        }
+    }
+    None
+}
+
+fn node_kind(y: &Yaml, id: NodeId) -> Option<ScalarKind> {
+    let n = y.node(id);
+    match &n.kind {
+        NodeKind::Scalar { value, style } => Some(match (&n.tag, style) {
+            (Some(t), _) => tag_kind(t).unwrap_or(ScalarKind::Str),
+            (None, ScalarStyle::Plain) => resolve_plain(value),
+            _ => ScalarKind::Str,
+        }),
+        _ => None,
+    }
+}
+
+fn diff_node(v: &Value, y: &Yaml, id: NodeId, path: &mut Path) -> Option<String> {
+    let n = y.node(id);
+    if v.anchor != n.anchor || v.tag != n.tag {
+        return Some("anchor or tag differs".into());
+    }
+    match (&v.data, &n.kind) {
+        (Data::Scalar(k, t), NodeKind::Scalar { value, .. }) => {
+            let nk = node_kind(y, id).unwrap_or(ScalarKind::Str);
+            (*k != nk || t != value)
+                .then(|| format!("expected {}, found {nk:?} scalar {value:?}", describe(v)))
+        }
+        (Data::Alias(a), NodeKind::Alias { name, .. }) => {
+            (a != name).then(|| format!("expected alias *{a}, found *{name}"))
+        }
+        (Data::Seq(x), NodeKind::Seq { items }) => {
+            for (i, (u, &c)) in x.iter().zip(items).enumerate() {
+                path.segs.push(Seg::Index(i));
+                if let Some(d) = diff_node(u, y, c, path) {
+                    return Some(d);
+                }
+                path.segs.pop();
+            }
+            (x.len() != items.len())
+                .then(|| format!("expected {} items, found {}", x.len(), items.len()))
+        }
+        (Data::Map(x), NodeKind::Map { entries }) => {
+            for ((k, val), e) in x.iter().zip(entries) {
+                path.segs
+                    .push(Seg::Key(k.as_str().unwrap_or("?").to_string()));
+                if let Some(d) = diff_node(k, y, e.key, path) {
+                    return Some(format!("key: {d}"));
+                }
+                if let Some(d) = diff_node(val, y, e.value, path) {
+                    return Some(d);
+                }
+                path.segs.pop();
+            }
+            (x.len() != entries.len())
+                .then(|| format!("expected {} entries, found {}", x.len(), entries.len()))
+        }
+        _ => Some(format!(
+            "expected {}, found another kind of node",
+            describe(v)
+        )),
+    }
 }
 
 fn describe(v: &Value) -> String {

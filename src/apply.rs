@@ -214,6 +214,7 @@ struct Staged {
     tmp: PathBuf,
     backup: Option<PathBuf>,
     mode: u32,
+    owner: Option<(u32, u32)>,
 }
 
 /// What would be written, without writing: (target, its backup path, mode, existed).
@@ -273,6 +274,7 @@ pub fn commit(
                 tmp,
                 backup: None,
                 mode,
+                owner,
             });
             if opts.backup && existing.is_some() {
                 let bdir = backup_dir_for(&t.path, opts.backup_dir.as_deref());
@@ -310,12 +312,20 @@ pub fn commit(
             // Undo the renames already done from their backups, then drop the rest.
             let mut undo_failed = Vec::new();
             for (w, st) in done.iter().zip(&staged) {
-                if !restore(&w.path, st.backup.as_deref(), st.mode) {
+                if !restore(&w.path, st.backup.as_deref(), st.mode, st.owner) {
                     undo_failed.push(w.path.display().to_string());
                 }
             }
             for st in &staged[i..] {
                 let _ = fs::remove_file(&st.tmp);
+            }
+            if undo_failed.is_empty() {
+                // Every file is as it was: this run's backups are not needed.
+                for st in &staged {
+                    if let Some(b) = &st.backup {
+                        let _ = fs::remove_file(b);
+                    }
+                }
             }
             let mut message = format!("cannot replace the file: {m}");
             if !done.is_empty() {
@@ -347,7 +357,7 @@ pub fn commit(
 }
 
 /// Put `backup`'s content back at `path` atomically; `false` when impossible.
-fn restore(path: &Path, backup: Option<&Path>, mode: u32) -> bool {
+fn restore(path: &Path, backup: Option<&Path>, mode: u32, owner: Option<(u32, u32)>) -> bool {
     let Some(b) = backup else {
         // The file did not exist before.
         return fs::remove_file(path).is_ok();
@@ -356,7 +366,7 @@ fn restore(path: &Path, backup: Option<&Path>, mode: u32) -> bool {
         return false;
     };
     let tmp = dir_of(path).join(format!(".{}.tmp-{}", file_name(path), random_suffix()));
-    write_new(&tmp, &bytes, mode, None).is_ok() && fs::rename(&tmp, path).is_ok()
+    write_new(&tmp, &bytes, mode, owner).is_ok() && fs::rename(&tmp, path).is_ok()
 }
 
 /// Backups of `path` in `dir`, newest first.

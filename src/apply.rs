@@ -459,7 +459,7 @@ pub fn changes_from_plan(plan: &Plan, files: &[PathBuf]) -> Result<Vec<FileChang
     Ok(out)
 }
 
-/// The freshly computed diff of `files` (what `diff` prints).
+/// The freshly computed diff of `files` (what `diff` prints, extra files included).
 pub fn fresh_diff(plan: &Plan, files: &[PathBuf]) -> Result<String, Error> {
     let mut out = String::new();
     for f in files {
@@ -467,7 +467,24 @@ pub fn fresh_diff(plan: &Plan, files: &[PathBuf]) -> Result<String, Error> {
         let text = engine::read(f, &d, plan.max_size)?;
         out.push_str(&engine::process(plan, &d, text)?.diff());
     }
+    if let (Some(first), true) = (files.first(), plan.provisions()) {
+        let (extra, _) =
+            crate::provision::process(&plan.profile, &first.to_string_lossy(), plan.max_size)?;
+        for p in extra {
+            out.push_str(&p.diff());
+        }
+    }
     Ok(out)
+}
+
+/// The profile's extra files (`[[files]]`), relative to the first Compose file.
+fn extra_paths(plan: &Plan, first: &Path) -> Vec<PathBuf> {
+    let base = dir_of(first);
+    plan.profile
+        .files
+        .iter()
+        .map(|f| base.join(&f.path))
+        .collect()
 }
 
 /// How a patch relates to what the tool computes now.
@@ -485,6 +502,7 @@ pub enum PatchOrigin {
 pub fn changes_from_patch(
     plan: &Plan,
     patch_text: &str,
+    compose_files: &[PathBuf],
 ) -> Result<(Vec<FileChange>, PatchOrigin), Error> {
     let usage = |m: String| Error::Usage(format!("--patch: {m}"));
     let patches = patch::parse(patch_text).map_err(|e| usage(e.message))?;
@@ -501,12 +519,23 @@ pub fn changes_from_patch(
                 e.message
             ))
         })?;
-        engine::parse(new.clone(), &fp.path)
-            .map_err(|e| usage(format!("the patched file is not a valid Compose file: {e}")))?;
+        let is_extra = compose_files
+            .first()
+            .is_some_and(|first| extra_paths(plan, first).iter().any(|e| same_file(e, &path)));
+        if is_extra {
+            crate::yaml::Yaml::parse(new.clone()).map_err(|e| {
+                usage(format!(
+                    "{}:{}:{}: the patched file is not valid YAML: {}",
+                    fp.path, e.line, e.col, e.message
+                ))
+            })?;
+        } else {
+            engine::parse(new.clone(), &fp.path)
+                .map_err(|e| usage(format!("the patched file is not a valid Compose file: {e}")))?;
+        }
         out.push(FileChange { path, old, new });
     }
-    let files: Vec<PathBuf> = out.iter().map(|c| c.path.clone()).collect();
-    let origin = match fresh_diff(plan, &files) {
+    let origin = match fresh_diff(plan, compose_files) {
         Ok(d) if d == patch_text => PatchOrigin::Exact,
         _ => PatchOrigin::Edited,
     };
@@ -564,9 +593,10 @@ pub fn run_with_hook(
         Some(p) => {
             let text = fs::read_to_string(p)
                 .map_err(|e| io_err(p, format!("cannot read the patch: {e}")))?;
-            let (changes, origin) = changes_from_patch(plan, &text)?;
+            let (changes, origin) = changes_from_patch(plan, &text, &o.files)?;
+            let extra = extra_paths(plan, first);
             for c in &changes {
-                if !o.files.iter().any(|f| same_file(f, &c.path)) {
+                if !o.files.iter().chain(&extra).any(|f| same_file(f, &c.path)) {
                     return Err(Error::Usage(format!(
                         "--patch: {} is not one of the Compose files ({}); pass it with -f",
                         c.path.display(),
@@ -589,7 +619,25 @@ pub fn run_with_hook(
             );
             changes
         }
-        None => changes_from_plan(plan, &o.files)?,
+        None => {
+            let mut changes = changes_from_plan(plan, &o.files)?;
+            if plan.provisions() {
+                let (files, notes) = crate::provision::process(
+                    &plan.profile,
+                    &first.to_string_lossy(),
+                    plan.max_size,
+                )?;
+                for n in notes {
+                    let _ = writeln!(err, "{n}");
+                }
+                changes.extend(files.into_iter().map(|p| FileChange {
+                    path: p.path,
+                    old: p.old,
+                    new: p.new,
+                }));
+            }
+            changes
+        }
     };
     // The Compose files as they will be.
     let mut after: Vec<(String, String)> = Vec::new();

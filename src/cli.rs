@@ -191,6 +191,8 @@ fn cmd_diff(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<
         report_errors(&run.errors, err);
         return Ok(2);
     }
+    let mut run = run;
+    diff_provisioned(args, &mut run, out, err);
     let _ = writeln!(
         err,
         "{fixed} fix(es) in the diff ({review} to review), {manual} finding(s) without an automatic fix, {held} held back{}",
@@ -306,6 +308,34 @@ fn diff_secrets_summary(args: &RunArgs, run: &Run, err: &mut dyn Write) {
 }
 
 // ---- apply / rollback ----
+
+/// `diff`: the profile's extra files (`[[files]]`, e.g. Grafana provisioning) after the Compose
+/// files.
+fn diff_provisioned(args: &RunArgs, run: &mut Run, out: &mut dyn Write, err: &mut dyn Write) {
+    let Ok(profile) = Profile::load(&args.profile) else {
+        return;
+    };
+    let Ok(plan) = Plan::new(profile, &args.select, &args.ignore) else {
+        return;
+    };
+    let Some(first) = run.results.first() else {
+        return;
+    };
+    if !plan.provisions() {
+        return;
+    }
+    match crate::provision::process(&plan.profile, &first.path, args.max_size) {
+        Ok((files, notes)) => {
+            for n in notes {
+                let _ = writeln!(err, "{n}");
+            }
+            for f in files {
+                let _ = out.write_all(f.diff().as_bytes());
+            }
+        }
+        Err(e) => run.errors.push(e),
+    }
+}
 
 #[derive(Debug, Args)]
 struct ApplyArgs {

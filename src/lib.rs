@@ -14,6 +14,7 @@ pub mod env;
 pub mod error;
 pub mod patch;
 pub mod profile;
+pub mod provision;
 pub mod rules;
 pub mod secrets;
 pub mod yaml;

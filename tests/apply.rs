@@ -396,3 +396,47 @@ fn rollback_without_backup_is_an_error() {
     assert_eq!(code, 2);
     assert!(err.contains("no backup found"), "{err}");
 }
+
+const DATASOURCE: &str = "apiVersion: 1\n\ndatasources:\n  - name: PostgreSQL\n    type: postgres\n    url: obmp-psql:5432\n    user: openbmp\n    secureJsonData:\n      password: openbmp   # seed 0.3\n    jsonData:\n      sslmode: \"require\"\n";
+
+#[test]
+fn provisioning_file_is_diffed_applied_and_its_service_gets_the_variable() {
+    let (d, f) = stack();
+    let dir = d.path();
+    let ds_dir = dir.join("obmp-grafana/provisioning/datasources");
+    fs::create_dir_all(&ds_dir).expect("mkdir");
+    let ds = ds_dir.join("openbmp-ds.yml");
+    fs::write(&ds, DATASOURCE).expect("write");
+    let (code, diff, err) = cli(dir, &["diff", "--profile", "openbmp"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        diff.contains("--- a/obmp-grafana/provisioning/datasources/openbmp-ds.yml"),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("+      password: $POSTGRES_PASSWORD   # seed 0.3"),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("+      - POSTGRES_PASSWORD=${POSTGRES_PASSWORD:?set in .env}"),
+        "grafana gets the variable:\n{diff}"
+    );
+    fs::write(dir.join("reviewed.diff"), &diff).expect("write");
+    let (code, out, err) = cli(
+        dir,
+        &["apply", "--profile", "openbmp", "--patch", "reviewed.diff"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("matches the diff computed now"), "{err}");
+    assert_eq!(
+        fs::read_to_string(&ds).expect("read"),
+        DATASOURCE.replace("password: openbmp", "password: $POSTGRES_PASSWORD")
+    );
+    assert_eq!(apply::backups(&ds, None).len(), 1);
+    assert!(out.contains("openbmp-ds.yml"), "checklist mentions it");
+    let (_, again, _) = cli(dir, &["diff", "--profile", "openbmp"]);
+    assert_eq!(again, "", "converged");
+    // Rolling back both files.
+    let (code, _, err) = cli(dir, &["rollback"]);
+    assert_eq!(code, 0, "{err}");
+}

@@ -436,7 +436,10 @@ fn provisioning_file_is_diffed_applied_and_its_service_gets_the_variable() {
     assert!(out.contains("openbmp-ds.yml"), "checklist mentions it");
     let (_, again, _) = cli(dir, &["diff", "--profile", "openbmp"]);
     assert_eq!(again, "", "converged");
-    // Rolling back both files.
+    // `rollback` restores the Compose file (the datasource keeps its own `.bak-` file).
     let (code, _, err) = cli(dir, &["rollback"]);
     assert_eq!(code, 0, "{err}");
+    assert!(fs::read_to_string(&f)
+        .expect("read")
+        .contains("GF_SECURITY_ADMIN_PASSWORD=openbmp"));
 }

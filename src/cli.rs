@@ -1,4 +1,4 @@
-//! The command line: `diff`, `check`, `rules`, `explain`, `env`.
+//! The command line: `diff`, `check`, `rules`, `explain`, `env`, `apply`, `rollback`.
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -15,7 +15,10 @@ const AFTER_HELP: &str = "\
 Workflow:
   1. compose-harden check                 list what is weak, with positions
   2. compose-harden diff > harden.diff     review the proposed change (nothing is written)
-  3. git apply harden.diff                 or `patch -p1 < harden.diff`, in a maintenance window
+  3. compose-harden apply --patch harden.diff
+                                          in a maintenance window: exactly the reviewed change,
+                                          .env first, atomic, with backups; prints the checklist
+  4. compose-harden rollback              restores the newest backups if something breaks
 
 Files are found like `docker compose` finds them: -f (repeatable), else COMPOSE_FILE, else
 compose.yaml, compose.yml, docker-compose.yaml or docker-compose.yml in this directory.
@@ -57,6 +60,15 @@ enum Command {
     /// An existing `.env` keeps every line; only missing variables are appended. Values are never
     /// printed.
     Env(EnvArgs),
+    /// Write the hardening (or a reviewed `--patch`) atomically, with backups; print the
+    /// operator checklist.
+    ///
+    /// `.env` is written first (unless --no-env), then every changed file; all or none. Each
+    /// file keeps its mode and owner, and its previous content is kept as
+    /// `NAME.bak-<UTC timestamp>` (see `rollback`).
+    Apply(ApplyArgs),
+    /// Restore the newest backup `apply` made of each Compose file (all or none).
+    Rollback(RollbackArgs),
 }
 
 #[derive(Debug, Args)]
@@ -179,6 +191,8 @@ fn cmd_diff(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<
         report_errors(&run.errors, err);
         return Ok(2);
     }
+    let mut run = run;
+    diff_provisioned(args, &mut run, out, err);
     let _ = writeln!(
         err,
         "{fixed} fix(es) in the diff ({review} to review), {manual} finding(s) without an automatic fix, {held} held back{}",
@@ -290,6 +304,93 @@ fn diff_secrets_summary(args: &RunArgs, run: &Run, err: &mut dyn Write) {
     }
 }
 
+// ---- apply / rollback ----
+
+/// `diff`: the profile's extra files (`[[files]]`, e.g. Grafana provisioning) after the Compose
+/// files.
+fn diff_provisioned(args: &RunArgs, run: &mut Run, out: &mut dyn Write, err: &mut dyn Write) {
+    let Ok(profile) = Profile::load(&args.profile) else {
+        return;
+    };
+    let Ok(plan) = Plan::new(profile, &args.select, &args.ignore) else {
+        return;
+    };
+    let Some(first) = run.results.first() else {
+        return;
+    };
+    if !plan.provisions() {
+        return;
+    }
+    match crate::provision::process(&plan.profile, &first.path, args.max_size) {
+        Ok((files, notes)) => {
+            for n in notes {
+                let _ = writeln!(err, "{n}");
+            }
+            for f in files {
+                let _ = out.write_all(f.diff().as_bytes());
+            }
+        }
+        Err(e) => run.errors.push(e),
+    }
+}
+
+#[derive(Debug, Args)]
+struct ApplyArgs {
+    #[command(flatten)]
+    run: RunArgs,
+    /// Apply this diff (made by `diff` and reviewed) instead of computing the fixes; refused
+    /// when any file no longer matches it.
+    #[arg(long, value_name = "FILE")]
+    patch: Option<PathBuf>,
+    /// Do not write the `.env`.
+    #[arg(long)]
+    no_env: bool,
+    /// Put backups here instead of beside each file.
+    #[arg(long, value_name = "DIR")]
+    backup_dir: Option<PathBuf>,
+    /// Print what would be written (names, sizes, backups); write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Also write the operator checklist to this Markdown file.
+    #[arg(long, value_name = "FILE")]
+    checklist: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct RollbackArgs {
+    /// Compose file (repeatable). Default: like `docker compose`.
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    files: Vec<PathBuf>,
+    /// Where `apply --backup-dir` put the backups.
+    #[arg(long, value_name = "DIR")]
+    backup_dir: Option<PathBuf>,
+}
+
+fn cmd_apply(a: &ApplyArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, Error> {
+    let profile = Profile::load(&a.run.profile)?;
+    let mut plan = Plan::new(profile, &a.run.select, &a.run.ignore)?;
+    plan.max_size = a.run.max_size;
+    let opts = crate::apply::ApplyOptions {
+        files: compose_files(&a.run.files)?,
+        patch: a.patch.clone(),
+        env: !a.no_env,
+        backup_dir: a.backup_dir.clone(),
+        dry_run: a.dry_run,
+        checklist: a.checklist.clone(),
+    };
+    crate::apply::run(&plan, &opts, out, err)
+}
+
+fn cmd_rollback(a: &RollbackArgs, err: &mut dyn Write) -> Result<i32, Error> {
+    let files = compose_files(&a.files)?;
+    for (f, b) in crate::apply::rollback(&files, a.backup_dir.as_deref())? {
+        let _ = writeln!(err, "restored {} from {}", f.display(), b.display());
+    }
+    Ok(0)
+}
+
+// ---- end apply / rollback ----
+
 fn cmd_check(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, Error> {
     let run = run_files(args)?;
     let mut count = 0;
@@ -383,6 +484,8 @@ where
         Command::Check(a) => cmd_check(a, out, err),
         Command::Rules { markdown } => Ok(cmd_rules(*markdown, out)),
         Command::Env(a) => cmd_env(a, err),
+        Command::Apply(a) => cmd_apply(a, out, err),
+        Command::Rollback(a) => cmd_rollback(a, err),
         Command::Explain { rule } => match rules::by_id(rule) {
             Some(r) => {
                 let _ = write!(out, "{}", rules::explain(r.meta()));

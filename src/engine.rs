@@ -53,6 +53,18 @@ impl Plan {
     }
 }
 
+impl Plan {
+    /// Whether the profile's extra files (`[[files]]`) are edited: they are when
+    /// `hardcoded-secret` runs.
+    pub fn provisions(&self) -> bool {
+        !self.profile.files.is_empty()
+            && self
+                .rules
+                .iter()
+                .any(|r| r.meta().id == crate::rules::hardcoded_secret::ID)
+    }
+}
+
 /// The outcome for one file.
 pub struct FileResult {
     /// The path as given.
@@ -183,6 +195,9 @@ pub fn process(plan: &Plan, display: &str, text: String) -> Result<FileResult, E
     let mut findings = Vec::new();
     for rule in &plan.rules {
         rule.check(&ctx, &mut findings);
+    }
+    if plan.provisions() {
+        crate::provision::compose_findings(&ctx, display, &mut findings);
     }
     findings.sort_by_key(|f| f.at);
     let fixes: Vec<&crate::yaml::Fix> = findings.iter().filter_map(|f| f.fix.as_ref()).collect();

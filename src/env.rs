@@ -317,6 +317,27 @@ pub fn write_env(
     opts: &EnvOptions,
     rng: &mut impl rand::CryptoRng,
 ) -> Result<EnvReport, Error> {
+    let (mut report, text) = prepare_env(needs, path, opts, rng)?;
+    let Some(text) = text else {
+        return Ok(report);
+    };
+    let w = envfile::write_atomic(path, &text).map_err(|message| Error::Io {
+        path: path.display().to_string(),
+        message,
+    })?;
+    report.written = true;
+    report.warnings.extend(w.warning);
+    Ok(report)
+}
+
+/// What [`write_env`] would write: the report (with `written` false) and the new text, `None`
+/// when the file is up to date. Nothing is written; the text holds secret values.
+pub fn prepare_env(
+    needs: &Needs,
+    path: &Path,
+    opts: &EnvOptions,
+    rng: &mut impl rand::CryptoRng,
+) -> Result<(EnvReport, Option<String>), Error> {
     let display = path.display().to_string();
     let io = |message: String| Error::Io {
         path: display.clone(),
@@ -378,18 +399,15 @@ pub fn write_env(
         }
     }
     if report.added.is_empty() && report.rotated.is_empty() {
-        return Ok(report);
+        return Ok((report, None));
     }
-    let w = envfile::write_atomic(path, &env.render()).map_err(io)?;
-    report.written = true;
-    report.warnings.extend(w.warning);
     let index = ServiceIndex::new(needs);
     for need in fresh {
         if let Some(r) = runbook_with(&index, need, &display) {
             report.runbooks.push(r);
         }
     }
-    Ok(report)
+    Ok((report, Some(env.render())))
 }
 
 /// Read the files and compute what they need.

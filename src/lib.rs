@@ -4,13 +4,17 @@
 //! Compose), [`compose`] (services and merge keys), [`rules`] (find problems, propose fixes),
 //! [`engine`] (one file: parse, run rules, apply, verify), [`cli`].
 
+pub mod apply;
+pub mod checklist;
 pub mod cli;
 pub mod compose;
 pub mod diff;
 pub mod engine;
 pub mod env;
 pub mod error;
+pub mod patch;
 pub mod profile;
+pub mod provision;
 pub mod rules;
 pub mod secrets;
 pub mod yaml;

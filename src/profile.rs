@@ -56,6 +56,10 @@ pub struct PublicPortOptions {
     pub enabled: Option<bool>,
     /// Default action for every service (`loopback` when unset).
     pub action: Option<PortAction>,
+    /// Source subnets allowed to reach ports kept public (for the firewall rules of the
+    /// operator checklist), e.g. `["10.100.0.0/24"]`.
+    #[serde(default)]
+    pub allow_from: Vec<String>,
 }
 
 /// What `kafka-host-listener` does with a host-facing listener.
@@ -269,6 +273,25 @@ pub struct ServiceConfig {
     pub mem_limit: Option<String>,
     /// Process limit for this service.
     pub pids_limit: Option<i64>,
+    /// Source subnets allowed to reach this service's public ports (overrides
+    /// `[rules.public-port] allow-from` in the operator checklist).
+    #[serde(default)]
+    pub allow_from: Vec<String>,
+}
+
+/// An extra YAML file that holds secrets, `[[files]]` (e.g. Grafana provisioning).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ExtraFile {
+    /// Path relative to the first Compose file's directory.
+    pub path: String,
+    /// Paths inside the file (`datasources[*].secureJsonData.password`) -> variable name; the
+    /// value becomes `$VAR`.
+    #[serde(default)]
+    pub secrets: BTreeMap<String, String>,
+    /// The service that reads the file and gets the variables in its `environment:`
+    /// (default: the service that mounts the file's directory).
+    pub service: Option<String>,
 }
 
 /// Per-image settings, `[images."REPOSITORY"]` (repository without tag, e.g.
@@ -300,6 +323,9 @@ pub struct Profile {
     /// Per-image sections.
     #[serde(default)]
     pub images: BTreeMap<String, ImageConfig>,
+    /// Extra files that hold secrets, `[[files]]`.
+    #[serde(default)]
+    pub files: Vec<ExtraFile>,
 }
 
 impl Profile {
@@ -339,6 +365,20 @@ impl Profile {
             .as_ref()
             .and_then(|o| o.action)
             .unwrap_or_default()
+    }
+
+    /// Source subnets allowed to reach the public ports of `service` (the service's
+    /// `allow-from`, else the rule's; empty when the profile does not say).
+    pub fn allow_from(&self, service: &str) -> Vec<String> {
+        match self.services.get(service) {
+            Some(s) if !s.allow_from.is_empty() => s.allow_from.clone(),
+            _ => self
+                .rules
+                .public_port
+                .as_ref()
+                .map(|o| o.allow_from.clone())
+                .unwrap_or_default(),
+        }
     }
 
     /// The `kafka-host-listener` action.
@@ -578,6 +618,10 @@ mod tests {
             PortAction::Loopback
         );
         assert_eq!(p.kafka_action(), KafkaAction::Drop);
+        assert_eq!(
+            p.allow_from("collector"),
+            ["10.100.0.0/24", "10.100.1.0/24"]
+        );
     }
 
     #[test]

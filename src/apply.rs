@@ -506,6 +506,7 @@ pub fn changes_from_patch(
 ) -> Result<(Vec<FileChange>, PatchOrigin), Error> {
     let usage = |m: String| Error::Usage(format!("--patch: {m}"));
     let patches = patch::parse(patch_text).map_err(|e| usage(e.message))?;
+    let hashes = crate::diff::recorded_hashes(patch_text);
     let mut out: Vec<FileChange> = Vec::new();
     for fp in &patches {
         if out.iter().any(|c| c.path == Path::new(&fp.path)) {
@@ -513,6 +514,16 @@ pub fn changes_from_patch(
         }
         let path = PathBuf::from(&fp.path);
         let old = engine::read(&path, &fp.path, plan.max_size)?;
+        // The diff records the hash of the file it was made from: any change anywhere in the
+        // file since then (not only inside a hunk) refuses the whole patch.
+        if let Some((_, want)) = hashes.iter().find(|(p, _)| p == &fp.path) {
+            if crate::diff::sha256_hex(&old) != *want {
+                return Err(usage(format!(
+                    "{} changed since the diff was made (its sha256 no longer matches the one recorded in the diff); nothing was written — make and review a new diff",
+                    fp.path
+                )));
+            }
+        }
         let new = patch::apply(&old, fp).map_err(|e| {
             usage(format!(
                 "{} (the file changed since the diff was made, or the diff was edited; nothing was written)",

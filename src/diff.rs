@@ -40,6 +40,33 @@ pub fn unified(path: &str, old: &str, new: &str) -> String {
     from_edits(path, old, &[edit])
 }
 
+/// The prefix of the line that records the original file's hash before each file's headers.
+/// `patch` and `git apply` skip it (text before a `---` header); `apply --patch` uses it to
+/// refuse a file that changed anywhere since the diff was made.
+pub const HASH_PREFIX: &str = "# compose-harden: sha256 ";
+
+/// SHA-256 of `text`, in hex.
+pub fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(text.as_bytes()))
+}
+
+fn hash_line(path: &str, old: &str) -> String {
+    format!("{HASH_PREFIX}{} a/{path}\n", sha256_hex(old))
+}
+
+/// The recorded original hashes of a diff: (path after `a/`, hex hash).
+pub fn recorded_hashes(diff: &str) -> Vec<(String, String)> {
+    diff.lines()
+        .filter_map(|l| l.strip_prefix(HASH_PREFIX))
+        .filter_map(|rest| {
+            let (hash, path) = rest.split_once(' ')?;
+            let path = path.trim_end_matches('\r').strip_prefix("a/")?;
+            Some((path.to_string(), hash.to_string()))
+        })
+        .collect()
+}
+
 /// Byte offsets where each line of `text` starts.
 fn line_starts(text: &str) -> Vec<usize> {
     let mut v = vec![0];
@@ -119,7 +146,7 @@ pub fn from_edits(path: &str, old: &str, edits: &[Edit]) -> String {
         }
     }
 
-    let mut out = format!("--- a/{path}\n+++ b/{path}\n");
+    let mut out = format!("{}--- a/{path}\n+++ b/{path}\n", hash_line(path, old));
     let mut delta_before: isize = 0;
     let mut i = 0;
     while i < clusters.len() {
@@ -206,6 +233,11 @@ mod tests {
         let old = "a\nb\nc\nd\ne\nf\ng\nh\n";
         let d = from_edits("f.yml", old, &[Edit::insert(4, "x\n")]);
         assert_eq!(
+            recorded_hashes(&d),
+            vec![("f.yml".to_string(), sha256_hex(old))]
+        );
+        let d = d.split_once('\n').expect("hash line").1;
+        assert_eq!(
             d,
             "--- a/f.yml\n+++ b/f.yml\n@@ -1,5 +1,6 @@\n a\n b\n+x\n c\n d\n e\n"
         );
@@ -214,12 +246,14 @@ mod tests {
     #[test]
     fn missing_final_newline() {
         let d = unified("f", "a\nb", "a\nb\nc");
+        let d = d.split_once('\n').expect("hash line").1;
         assert_eq!(d, "--- a/f\n+++ b/f\n@@ -1,2 +1,3 @@\n a\n-b\n\\ No newline at end of file\n+b\n+c\n\\ No newline at end of file\n");
     }
 
     #[test]
     fn empty_old_file() {
         let d = unified("f", "", "a\n");
+        let d = d.split_once('\n').expect("hash line").1;
         assert_eq!(d, "--- a/f\n+++ b/f\n@@ -0,0 +1,1 @@\n+a\n");
     }
 

@@ -151,11 +151,36 @@ fn changed_byte_refuses_and_writes_nothing() {
         &["apply", "--profile", "openbmp", "--patch", "reviewed.diff"],
     );
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("docker-compose.yml: hunk"), "{err}");
+    assert!(err.contains("changed since the diff was made"), "{err}");
     assert!(err.contains("nothing was written"), "{err}");
     assert_eq!(out, "");
     assert_eq!(fs::read_to_string(&f).expect("read"), changed);
     assert_eq!(listing(dir), before, "no .env, backup or temp file");
+}
+
+#[test]
+fn changed_byte_outside_every_hunk_refuses_too() {
+    let (d, f) = stack();
+    let dir = d.path();
+    let (_, diff, _) = cli(dir, &["diff", "--profile", "openbmp"]);
+    fs::write(dir.join("reviewed.diff"), &diff).expect("write diff");
+    let text = fs::read_to_string(&f).expect("read");
+    // The first line is a comment no hunk covers.
+    assert!(
+        text.starts_with("# OpenBMP"),
+        "fixture starts with its comment"
+    );
+    let changed = text.replacen("# OpenBMP", "# OpenBMQ", 1);
+    fs::write(&f, &changed).expect("write");
+    let before = listing(dir);
+    let (code, _, err) = cli(
+        dir,
+        &["apply", "--profile", "openbmp", "--patch", "reviewed.diff"],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("changed since the diff was made"), "{err}");
+    assert_eq!(fs::read_to_string(&f).expect("read"), changed);
+    assert_eq!(listing(dir), before);
 }
 
 #[test]

@@ -8,6 +8,19 @@ mod support;
 
 use std::path::{Path, PathBuf};
 
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read dir") {
+        let p = e.expect("entry").path();
+        let t = to.join(p.file_name().expect("name"));
+        if p.is_dir() {
+            copy_dir(&p, &t);
+        } else {
+            std::fs::copy(&p, &t).expect("copy");
+        }
+    }
+}
+
 fn check_case(args: &[&str], rel_input: &str, expected: &Path) {
     let (code, out, err) = support::run(args);
     assert_eq!(code, 0, "{rel_input}: exit {code}\n{err}");
@@ -30,7 +43,10 @@ fn check_case(args: &[&str], rel_input: &str, expected: &Path) {
     for tool in ["patch", "git"] {
         let dir = tempfile::tempdir().expect("tempdir");
         let dest = dir.path().join(rel_input);
-        std::fs::create_dir_all(dest.parent().expect("parent")).expect("mkdir");
+        // Copy the input's whole directory: a diff may cover files next to it (provisioning).
+        let src_dir = support::root().join(rel_input);
+        let src_dir = src_dir.parent().expect("parent");
+        copy_dir(src_dir, dest.parent().expect("parent"));
         std::fs::write(&dest, &input).expect("write");
         if tool == "patch" {
             support::patch_p1(dir.path(), &out);

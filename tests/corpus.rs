@@ -53,6 +53,10 @@ fn corpus_gate() {
     let mut t = Tally::default();
     let mut slowest = (0.0f64, String::new());
     let nothing = plan("baseline", true);
+    let validator = support::schema::schema();
+    if validator.is_none() {
+        eprintln!("SKIPPED (part): no Compose JSON schema at ../shared/spec/compose-spec.json; schema property not checked");
+    }
     for (name, _) in BUILTINS {
         let plan = plan(name, false);
         for f in &files {
@@ -107,6 +111,15 @@ fn corpus_gate() {
             t.check("fixed-rules-quiet", left.is_empty(), || {
                 format!("{label}: {left:?}")
             });
+
+            // 5a. The output validates against the Compose schema wherever the input did (no
+            // error the input did not already have).
+            if let Some(v) = &validator {
+                let before = support::schema::schema_errors(v, &text);
+                let after = support::schema::schema_errors(v, &r.output);
+                let new: Vec<&String> = after.difference(&before).collect();
+                t.check("schema", new.is_empty(), || format!("{label}: {new:?}"));
+            }
 
             // 4. The diff reproduces the output through patch -p1 and git apply.
             if r.output != text {

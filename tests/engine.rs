@@ -441,3 +441,16 @@ fn duplicate_keys_tabs_and_garbage_are_parse_errors_with_positions() {
     let e = Yaml::parse("a: [1, 2\n".into()).unwrap_err();
     assert!(e.line >= 1);
 }
+
+#[test]
+fn remove_last_item_crlf_without_final_newline() {
+    // Found by the insert-then-remove property: the `\r` of the previous line must go too.
+    let t = "ports:\r\n  - a\r\n  - b";
+    let y = parse(t);
+    let out = run(
+        &y,
+        ops::remove_item(&y, at(&y, &["ports"]), 1).unwrap(),
+        vec![Change::Remove(p(&["ports", "1"]))],
+    );
+    assert_eq!(out, "ports:\r\n  - a");
+}

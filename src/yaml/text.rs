@@ -71,7 +71,8 @@ pub fn line_end(text: &str, pos: usize) -> usize {
         .iter()
         .position(|&b| b == b'\n')
         .map_or(bytes.len(), |i| pos + i);
-    if nl > 0 && nl <= bytes.len() && nl > pos && bytes[nl - 1] == b'\r' {
+    // The `\r` of a CRLF belongs to the line break (also when `pos` is on the `\n` itself).
+    if nl > 0 && nl <= bytes.len() && bytes[nl - 1] == b'\r' {
         nl - 1
     } else {
         nl

@@ -101,3 +101,76 @@ fn bad_inputs_through_the_binary_exit_2_without_panic() {
         assert!(err.starts_with("error: tests/bad_inputs/"), "{f}: {err}");
     }
 }
+
+fn run_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_compose-harden"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("COMPOSE_FILE")
+        .output()
+        .expect("run binary");
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+fn stack_dir() -> tempfile::TempDir {
+    let d = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        d.path().join("compose.yaml"),
+        "services:\n  db:\n    image: postgres:16\n    environment:\n      POSTGRES_PASSWORD: secret\n",
+    )
+    .expect("write");
+    d
+}
+
+#[test]
+fn symlinked_env_is_refused_and_its_target_untouched() {
+    let d = stack_dir();
+    let target = d.path().join("elsewhere.env");
+    std::fs::write(&target, "KEEP=1\n").expect("write");
+    std::os::unix::fs::symlink(&target, d.path().join(".env")).expect("symlink");
+    let before = snapshot(d.path());
+    let (code, out, err) = run_in(d.path(), &["env"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains(".env: is a symlink"), "{err}");
+    assert!(out.is_empty());
+    assert_eq!(snapshot(d.path()), before, "nothing written");
+}
+
+#[test]
+fn apply_with_an_unusable_backup_dir_writes_nothing() {
+    let d = stack_dir();
+    std::fs::write(d.path().join("not-a-dir"), "").expect("write");
+    let before = snapshot(d.path());
+    let (code, _, err) = run_in(d.path(), &["apply", "--backup-dir", "not-a-dir"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("not-a-dir: cannot create the backup directory"),
+        "{err}"
+    );
+    assert_eq!(snapshot(d.path()), before, "nothing written");
+}
+
+#[test]
+fn apply_in_a_read_only_directory_writes_nothing() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = stack_dir();
+    let before = snapshot(d.path());
+    std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o555)).expect("chmod");
+    // root ignores directory permissions: check whether this process can still write there.
+    let probe = d.path().join(".probe");
+    if std::fs::write(&probe, "").is_ok() {
+        let _ = std::fs::remove_file(&probe);
+        std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        eprintln!("SKIPPED: running as root, a read-only directory is still writable here");
+        return;
+    }
+    let (code, _, err) = run_in(d.path(), &["apply"]);
+    std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("error:"), "{err}");
+    assert_eq!(snapshot(d.path()), before, "nothing written");
+}

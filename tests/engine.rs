@@ -454,3 +454,22 @@ fn remove_last_item_crlf_without_final_newline() {
     );
     assert_eq!(out, "ports:\r\n  - a");
 }
+
+#[test]
+fn paths_index_and_comments() {
+    let t = "# top\nservices:\n  # the database\n  psql:\n    environment:\n      - A=1\n      - B=2   # second\n    ports: [\"5432:5432\"] # public\n";
+    let y = parse(t);
+    let n = y.lookup("services.psql.environment[1]").expect("path");
+    assert_eq!(y.scalar(n), Some("B=2"));
+    assert_eq!(y.path_of(n).to_string(), "services.psql.environment[1]");
+    let c = y.trailing_comment(n).expect("comment");
+    assert_eq!(&y.text[c], "# second");
+    let ports = y.lookup("services.psql.ports").expect("ports");
+    assert_eq!(
+        &y.text[y.trailing_comment(ports).expect("comment")],
+        "# public"
+    );
+    let psql_key = y.entries(y.lookup("services").unwrap()).unwrap()[0].key;
+    assert_eq!(&y.text[y.leading_comments(psql_key)], "  # the database\n");
+    assert!(y.lookup("services.nope").is_none());
+}

@@ -295,6 +295,76 @@ impl Yaml {
         self.nodes[e.key].full_start..self.nodes[e.value].span.end.max(self.nodes[e.key].span.end)
     }
 
+    /// The node at `path` (keys and indices, aliases followed on the way).
+    pub fn at_path(&self, path: &super::value::Path) -> Option<NodeId> {
+        let mut cur = self.docs.get(path.doc)?.root;
+        for seg in &path.segs {
+            cur = match seg {
+                super::value::Seg::Key(k) => self.get(cur, k)?,
+                super::value::Seg::Index(i) => *self.items(cur)?.get(*i)?,
+            };
+        }
+        Some(cur)
+    }
+
+    /// The node at a dotted path in the first document, e.g. `services.psql.environment[3]`.
+    pub fn lookup(&self, dotted: &str) -> Option<NodeId> {
+        let mut path = super::value::Path::root(0);
+        for part in dotted.split('.').filter(|p| !p.is_empty()) {
+            let (key, mut rest) = match part.find('[') {
+                Some(i) => (&part[..i], &part[i..]),
+                None => (part, ""),
+            };
+            if !key.is_empty() {
+                path = path.key(key);
+            }
+            while let Some(r) = rest.strip_prefix('[') {
+                let close = r.find(']')?;
+                path = path.index(r[..close].parse().ok()?);
+                rest = &r[close + 1..];
+            }
+        }
+        self.at_path(&path)
+    }
+
+    /// The comment (`# …`, without the line break) that follows node `id` on its last line.
+    pub fn trailing_comment(&self, id: NodeId) -> Option<Range<usize>> {
+        let end = self.nodes[id].span.end;
+        if end > 0 && self.text.as_bytes().get(end - 1) == Some(&b'\n') {
+            return None;
+        }
+        let le = text::line_end(&self.text, end);
+        let rest = &self.text[end..le];
+        let bytes = rest.as_bytes();
+        let hash = (0..bytes.len()).find(|&i| {
+            bytes[i] == b'#' && (i == 0 || bytes[i - 1] == b' ' || bytes[i - 1] == b'\t')
+        })?;
+        // Only whitespace (or flow punctuation) may sit between the node and its comment.
+        rest[..hash]
+            .chars()
+            .all(|c| c == ' ' || c == '\t' || c == ',' || c == ']' || c == '}')
+            .then(|| end + hash..le)
+    }
+
+    /// The comment lines directly above the line where node `id` starts (no blank line between).
+    pub fn leading_comments(&self, id: NodeId) -> Range<usize> {
+        let t = &self.text;
+        let first = text::line_start(t, self.nodes[id].full_start);
+        let mut start = first;
+        while start > 0 {
+            let prev = text::line_start(t, start - 1);
+            if t[prev..text::line_end(t, prev)]
+                .trim_start()
+                .starts_with('#')
+            {
+                start = prev;
+            } else {
+                break;
+            }
+        }
+        start..first
+    }
+
     /// The path of node `id` (O(depth)).
     pub fn path_of(&self, id: NodeId) -> super::value::Path {
         let mut segs = Vec::new();

@@ -175,14 +175,8 @@ pub fn from_edits(path: &str, old: &str, edits: &[Edit]) -> String {
                 new_count += 1;
             }
             let (seg_start, seg_end) = (start_of(c.a), start_of(c.b));
-            let mut new_seg = String::with_capacity(seg_end - seg_start);
-            let mut pos = seg_start;
-            for e in &c.edits {
-                new_seg.push_str(&old[pos..e.range.start]);
-                new_seg.push_str(&e.replacement);
-                pos = e.range.end;
-            }
-            new_seg.push_str(&old[pos..seg_end]);
+            let new_seg =
+                crate::yaml::edit::splice_sorted(old, seg_start, seg_end, c.edits.iter().copied());
             let old_seg = &old[seg_start..seg_end];
             let d = TextDiff::from_lines(old_seg, new_seg.as_str());
             for ch in d.iter_all_changes() {

@@ -462,7 +462,9 @@ pub fn insert_keys(
         at = e.range.start;
         changes.push(Change::InsertKey(path.clone(), k, value));
     }
-    Ok((Edit::insert(at, text), changes))
+    // Other rules may add keys to the same empty `{}`: join with theirs.
+    let edit = Edit::insert(at, text);
+    Ok((if empty_flow { edit.joined(", ") } else { edit }, changes))
 }
 
 /// A host path mounted into a service.

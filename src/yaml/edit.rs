@@ -13,6 +13,9 @@ pub struct Edit {
     pub range: Range<usize>,
     /// The new text.
     pub replacement: String,
+    /// For insertions: the text that separates this insertion from another one at the same
+    /// point with the same separator (`", "` for entries added to an empty flow collection).
+    pub separator: &'static str,
 }
 
 impl Edit {
@@ -21,6 +24,7 @@ impl Edit {
         Edit {
             range: at..at,
             replacement: text.into(),
+            separator: "",
         }
     }
     /// Replace `range` with `text`.
@@ -28,6 +32,7 @@ impl Edit {
         Edit {
             range,
             replacement: text.into(),
+            separator: "",
         }
     }
     /// Delete `range`.
@@ -35,7 +40,13 @@ impl Edit {
         Edit {
             range,
             replacement: String::new(),
+            separator: "",
         }
+    }
+    /// This insertion, joined to other same-point insertions with `sep` between them.
+    pub fn joined(mut self, sep: &'static str) -> Edit {
+        self.separator = sep;
+        self
     }
     fn key(&self) -> (usize, usize, &str) {
         (self.range.start, self.range.end, &self.replacement)
@@ -167,15 +178,37 @@ fn continues(e: &Edit) -> (usize, bool) {
 /// Splice `edits` (already checked to be non-overlapping) into `text` in one pass.
 pub fn splice(text: &str, edits: &mut [(usize, &Edit)]) -> String {
     sort_for_splice(edits);
-    let extra: usize = edits.iter().map(|(_, e)| e.replacement.len()).sum();
-    let mut out = String::with_capacity(text.len() + extra);
-    let mut pos = 0;
-    for (_, e) in edits.iter() {
+    splice_sorted(text, 0, text.len(), edits.iter().map(|(_, e)| *e))
+}
+
+/// Splice sorted, non-overlapping `edits` into `text[from..to]` (edit offsets are relative to
+/// `text`). Consecutive insertions at one point that share a separator get it between them.
+pub fn splice_sorted<'e>(
+    text: &str,
+    from: usize,
+    to: usize,
+    edits: impl Iterator<Item = &'e Edit>,
+) -> String {
+    let mut out = String::with_capacity(to - from);
+    let mut pos = from;
+    let mut prev: Option<&Edit> = None;
+    for e in edits {
         out.push_str(&text[pos..e.range.start]);
+        if let Some(p) = prev {
+            if p.is_insert()
+                && e.is_insert()
+                && p.range.start == e.range.start
+                && !e.separator.is_empty()
+                && p.separator == e.separator
+            {
+                out.push_str(e.separator);
+            }
+        }
         out.push_str(&e.replacement);
         pos = e.range.end;
+        prev = Some(e);
     }
-    out.push_str(&text[pos..]);
+    out.push_str(&text[pos..to]);
     out
 }
 
@@ -233,6 +266,7 @@ fn select(fixes: &[&Fix]) -> (Vec<usize>, Vec<Rejected>) {
                         &Edit {
                             range: r.clone(),
                             replacement: if *ins { String::new() } else { "x".into() },
+                            separator: "",
                         },
                     )
                 })

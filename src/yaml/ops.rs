@@ -146,7 +146,8 @@ pub fn insert_key(y: &Yaml, map: NodeId, key: &str, value: &NewNode) -> Result<E
     if node.flow {
         let kv = format!("{}: {}", render::auto(key, true), value.flow());
         return Ok(match entries.last() {
-            None => Edit::insert(node.span.start + 1, kv),
+            // Several keys may be added to one empty `{}`: they are joined with `, `.
+            None => Edit::insert(node.span.start + 1, kv).joined(", "),
             Some(e) => Edit::insert(y.entry_span(e).end, format!(", {kv}")),
         });
     }
@@ -176,7 +177,7 @@ pub fn append_item(y: &Yaml, seq: NodeId, item: &NewNode) -> Result<Edit, Refusa
     };
     if node.flow {
         return Ok(match items.last() {
-            None => Edit::insert(node.span.start + 1, item.flow()),
+            None => Edit::insert(node.span.start + 1, item.flow()).joined(", "),
             Some(&l) => Edit::insert(y.node(l).span.end, format!(", {}", item.flow())),
         });
     }

@@ -436,7 +436,8 @@ fn cmd_check(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result
 
 fn cmd_rules(markdown: bool, out: &mut dyn Write) -> i32 {
     if markdown {
-        let _ = writeln!(out, "| rule | fix | summary |\n|---|---|---|");
+        let _ = write!(out, "{}", rules::markdown_reference());
+        return 0;
     }
     for r in REGISTRY {
         let m = r.meta();

@@ -182,6 +182,47 @@ pub fn explain(meta: &RuleMeta) -> String {
     s
 }
 
+/// Render every rule's documentation as Markdown (the committed `docs/rules.md`).
+pub fn markdown_reference() -> String {
+    let mut s = String::from(
+        "# Rules\n\nGenerated from the rules' own documentation (`compose-harden rules --markdown`); \
+a test keeps this file in step with the code.\n\n| rule | fix | summary |\n|---|---|---|\n",
+    );
+    for r in REGISTRY {
+        let m = r.meta();
+        s.push_str(&format!(
+            "| [`{}`](#{}) | {} | {} |\n",
+            m.id,
+            m.id,
+            m.applicability.as_str(),
+            m.summary
+        ));
+    }
+    for r in REGISTRY {
+        let m = r.meta();
+        s.push_str(&format!("\n## {}\n\n{}\n\n", m.id, m.summary));
+        s.push_str(&format!("**What it checks and why.** {}\n\n", m.why.trim()));
+        s.push_str(&format!(
+            "**Fix ({}).** {}\n\n",
+            m.applicability.as_str(),
+            m.fix.trim()
+        ));
+        s.push_str(&format!("**What may break.** {}\n\n", m.breaks.trim()));
+        s.push_str(&format!(
+            "**Profile options.**\n\n```toml\n{}\n```\n",
+            m.options.trim()
+        ));
+        if !m.before.trim().is_empty() {
+            s.push_str(&format!(
+                "\nBefore:\n\n```yaml\n{}\n```\n\nAfter:\n\n```yaml\n{}\n```\n",
+                m.before.trim_matches('\n'),
+                m.after.trim_matches('\n')
+            ));
+        }
+    }
+    s
+}
+
 fn indent(t: &str) -> String {
     t.trim().replace('\n', "\n  ")
 }

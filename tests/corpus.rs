@@ -12,6 +12,16 @@ use compose_harden::engine::{self, Plan};
 use compose_harden::profile::{Profile, BUILTINS};
 use compose_harden::rules::REGISTRY;
 
+/// Rules that only report (their findings never carry a fix).
+const REPORT_ONLY: &[&str] = &[
+    "docker-socket",
+    "host-namespace",
+    "unpinned-image",
+    "sensitive-mount",
+    "dangerous-cap-add",
+    "unconfined",
+];
+
 #[derive(Default)]
 struct Tally {
     pass: BTreeMap<&'static str, usize>,
@@ -84,6 +94,21 @@ fn corpus_gate() {
             if secs > slowest.0 {
                 slowest = (secs, label.clone());
             }
+            // A finding without a fix is a deliberate refusal or a report-only rule: it must say
+            // why (a note) or be a rule that never fixes.
+            let unexplained: Vec<String> = r
+                .findings
+                .iter()
+                .filter(|f| f.fix.is_none() && f.note.is_none())
+                .filter(|f| {
+                    compose_harden::rules::by_id(f.rule)
+                        .is_some_and(|rule| REPORT_ONLY.iter().all(|id| *id != rule.meta().id))
+                })
+                .map(|f| format!("{} {}", f.rule, f.message))
+                .collect();
+            t.check("refusals-explained", unexplained.is_empty(), || {
+                format!("{label}: {unexplained:?}")
+            });
             let errors = r.errors();
             t.check("verified", errors.is_empty(), || {
                 format!("{label}: {errors:?}")

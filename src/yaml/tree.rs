@@ -199,6 +199,20 @@ impl Yaml {
     /// Parse with explicit limits.
     pub fn parse_with(text: String, limits: Limits) -> Result<Yaml, ParseError> {
         let lines = LineIndex::new(&text);
+        // YAML reads a lone CR as a line break; edits here work with LF and CRLF files only.
+        if let Some(cr) = text
+            .as_bytes()
+            .iter()
+            .enumerate()
+            .position(|(i, &b)| b == b'\r' && text.as_bytes().get(i + 1) != Some(&b'\n'))
+        {
+            let (line, col) = lines.line_col(&text, cr);
+            return Err(ParseError {
+                line,
+                col,
+                message: "carriage return without a line feed (old Mac line ending): convert the file to LF or CRLF line endings".into(),
+            });
+        }
         let eol = text::dominant_eol(&text);
         let bom = if text.starts_with('\u{feff}') { 3 } else { 0 };
         let mut y = Yaml {

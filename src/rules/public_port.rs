@@ -18,9 +18,10 @@ const ID: &str = "public-port";
 
 /// The firewall advice for ports kept public (seed checklist §1.1).
 pub const FIREWALL_ADVICE: &str = "kept public by the profile: restrict it by source with the \
-host firewall, in the DOCKER-USER chain so Docker does not bypass it, e.g. `iptables -I \
-DOCKER-USER -p tcp --dport PORT -s 10.100.0.0/24 -j RETURN` then `iptables -A DOCKER-USER -p tcp \
---dport PORT -j DROP`";
+host firewall, in the DOCKER-USER chain so Docker does not bypass it: insert the DROP first, \
+then the allowed sources above it (`-A` could land after the chain's final RETURN), e.g. \
+`iptables -I DOCKER-USER -p tcp --dport PORT -j DROP` then `iptables -I DOCKER-USER -p tcp \
+--dport PORT -s 10.100.0.0/24 -j RETURN`; `compose-harden apply` prints the rules filled in";
 
 static META: RuleMeta = RuleMeta {
     id: ID,
@@ -35,9 +36,10 @@ puts every listening port of the service on the host's interfaces.",
 127.0.0.1 (`\"5432:5432\"` -> `\"127.0.0.1:5432:5432\"`, IPv6 `[::]` -> `[::1]`, long form \
 gets `host_ip: 127.0.0.1`); `drop` removes the item with its comment lines (and an emptied \
 `ports:` key); `keep` leaves it public and reports it as info with the firewall advice: \
-restrict it by source in the DOCKER-USER chain, e.g.\n\
+restrict it by source in the DOCKER-USER chain (insert the DROP first, then the allowed \
+sources above it; an appended rule could land after the chain's final RETURN), e.g.\n\
+  iptables -I DOCKER-USER -p tcp --dport 5000 -j DROP\n\
   iptables -I DOCKER-USER -p tcp --dport 5000 -s 10.100.0.0/24 -j RETURN\n\
-  iptables -A DOCKER-USER -p tcp --dport 5000 -j DROP\n\
 Interpolated host IPs (`${BIND}:80:80`) and `network_mode: host` are reported for review, not \
 rewritten. A port that `kafka-host-listener` removes or rebinds (when that rule is enabled in \
 the profile) is left to it.",

@@ -96,13 +96,22 @@ pub fn compose_files(given: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
         return Ok(given.to_vec());
     }
     if let Some(v) = std::env::var_os("COMPOSE_FILE").filter(|v| !v.is_empty()) {
-        let sep = std::env::var("COMPOSE_PATH_SEPARATOR").unwrap_or_else(|_| ":".into());
-        return Ok(v
+        let sep = std::env::var("COMPOSE_PATH_SEPARATOR")
+            .ok()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| ":".into());
+        let files: Vec<PathBuf> = v
             .to_string_lossy()
             .split(sep.as_str())
             .filter(|s| !s.is_empty())
             .map(PathBuf::from)
-            .collect());
+            .collect();
+        if files.is_empty() {
+            return Err(Error::Usage(
+                "COMPOSE_FILE names no file; set it to a path (or pass -f FILE)".into(),
+            ));
+        }
+        return Ok(files);
     }
     const NAMES: [&str; 4] = [
         "compose.yaml",

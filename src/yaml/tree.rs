@@ -707,8 +707,9 @@ fn build(full: &str, bom: usize, y: &mut Yaml, limits: Limits) -> Result<(), Par
                 let (style, span, chomp) = match style {
                     SaphyrStyle::Plain => {
                         if e == s || (content >= e && has_props) {
-                            // Empty (null) scalar: anchor it right after the previous token.
-                            let p = if has_props { e } else { last_end.max(bom) };
+                            // Empty (null) scalar: saphyr places it right after its key or its
+                            // `- ` (never at the next token).
+                            let p = if has_props { e } else { s.max(bom) };
                             (ScalarStyle::Plain, p..p, None)
                         } else {
                             (ScalarStyle::Plain, content..e, None)

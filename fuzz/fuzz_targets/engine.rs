@@ -32,6 +32,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     let patches = compose_harden::patch::parse(&d).expect("our own diff parses");
-    let patched = compose_harden::patch::apply(r.input(), &patches[0]).expect("our own diff applies");
+    let patched =
+        compose_harden::patch::apply(r.input(), &patches[0]).expect("our own diff applies");
     assert_eq!(patched, r.output, "diff does not reproduce the output");
 });

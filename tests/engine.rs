@@ -473,3 +473,105 @@ fn paths_index_and_comments() {
     assert_eq!(&y.text[y.leading_comments(psql_key)], "  # the database\n");
     assert!(y.lookup("services.nope").is_none());
 }
+
+/// Every helper on every layout: each edit must verify against its declared change (the
+/// engine re-parses and compares values), keep the file's line ending, BOM and final-newline
+/// state, and leave the bytes before the edit untouched.
+#[test]
+fn every_helper_on_every_layout() {
+    // (name, text, mapping path, sequence path, scalar path)
+    let layouts: &[(&str, &str, &str, &str, &str)] = &[
+        ("block", "svc:\n  image: x\n  ports:\n    - \"80:80\"\n    - \"81\"\n  name: a\n", "svc", "svc.ports", "svc.name"),
+        ("flow", "svc: {image: x, ports: [\"80:80\", \"81\"], name: a}\n", "svc", "svc.ports", "svc.name"),
+        ("quoted", "svc:\n  image: 'x'\n  ports:\n    - '80:80'\n    - '81'\n  name: \"a\"\n", "svc", "svc.ports", "svc.name"),
+        ("crlf", "svc:\r\n  image: x\r\n  ports:\r\n    - \"80:80\"\r\n    - \"81\"\r\n  name: a\r\n", "svc", "svc.ports", "svc.name"),
+        ("bom", "\u{feff}svc:\n  image: x\n  ports:\n    - \"80:80\"\n    - \"81\"\n  name: a\n", "svc", "svc.ports", "svc.name"),
+        ("no-final-newline", "svc:\n  image: x\n  ports:\n    - \"80:80\"\n    - \"81\"\n  name: a", "svc", "svc.ports", "svc.name"),
+        ("anchor-merge", "x-base: &base\n  restart: always\nsvc:\n  <<: *base\n  ports: &p\n    - \"80:80\"\n    - \"81\"\n  name: a\n", "svc", "svc.ports", "svc.name"),
+        ("indentless", "svc:\n  ports:\n  - \"80:80\"\n  - \"81\"\n  name: a\n", "svc", "svc.ports", "svc.name"),
+        ("keep-block", "svc:\n  ports:\n    - \"80:80\"\n    - \"81\"\n  name: a\n  cmd: |+\n    run\n\nother: 1\n", "svc", "svc.ports", "svc.name"),
+        ("multi-doc", "---\nsvc:\n  ports: [\"80:80\", \"81\"]\n  name: a\n...\n---\nb: 1\n", "svc", "svc.ports", "svc.name"),
+    ];
+    for (name, text, map, seq, scalar) in layouts {
+        let y = parse(text);
+        let path_of = |dotted: &str| {
+            y.path_of(
+                y.lookup(dotted)
+                    .unwrap_or_else(|| panic!("{name}: {dotted}")),
+            )
+        };
+        let m = y.lookup(map).expect("map");
+        let s = y.lookup(seq).expect("seq");
+        let c = y.lookup(scalar).expect("scalar");
+        let v = NewNode::Seq(vec![NewNode::Str("no-new-privileges:true".into())]);
+        let item = NewNode::Str("127.0.0.1:9000:9000".into());
+        let n_items = y.items(s).expect("items").len();
+        let cases: Vec<(&str, Edit, Vec<Change>)> = vec![
+            (
+                "insert_key",
+                ops::insert_key(&y, m, "security_opt", &v).unwrap(),
+                vec![Change::InsertKey(
+                    path_of(map),
+                    "security_opt".into(),
+                    v.value(),
+                )],
+            ),
+            (
+                "append_item",
+                ops::append_item(&y, s, &item).unwrap(),
+                vec![Change::Append(path_of(seq), item.value())],
+            ),
+            (
+                "remove_item",
+                ops::remove_item(&y, s, 0).unwrap(),
+                vec![Change::Remove(path_of(seq).index(0))],
+            ),
+            (
+                "remove_entry",
+                ops::remove_entry(&y, m, y.entry_index(m, "name").unwrap()).unwrap(),
+                vec![Change::Remove(path_of(map).key("name"))],
+            ),
+            (
+                "replace_scalar",
+                ops::replace_scalar(&y, c, "b: c", Quote::Keep).unwrap(),
+                vec![Change::Set(path_of(scalar), Value::str("b: c"))],
+            ),
+            (
+                "rewrite_in_scalar",
+                ops::rewrite_in_scalar(&y, c, 0..1, "zz").unwrap(),
+                vec![Change::Set(path_of(scalar), Value::str("zz"))],
+            ),
+        ];
+        for (helper, edit, changes) in cases {
+            assert!(
+                n_items >= 2,
+                "{name}: a list of one would become null when emptied"
+            );
+            let start = edit.range.start;
+            let out = run(&y, edit, changes);
+            assert_ne!(&out, text, "{name}/{helper}: no change");
+            assert_eq!(
+                &out[..start.min(out.len())],
+                &text[..start],
+                "{name}/{helper}: bytes before the edit changed"
+            );
+            assert_eq!(
+                out.starts_with('\u{feff}'),
+                text.starts_with('\u{feff}'),
+                "{name}/{helper}: BOM"
+            );
+            assert_eq!(
+                out.ends_with('\n'),
+                text.ends_with('\n'),
+                "{name}/{helper}: final newline"
+            );
+            if text.contains("\r\n") {
+                assert_eq!(
+                    out.matches('\n').count(),
+                    out.matches("\r\n").count(),
+                    "{name}/{helper}: CRLF kept"
+                );
+            }
+        }
+    }
+}

@@ -306,7 +306,21 @@ impl Yaml {
 
     /// The byte range from an entry's key (with properties) to the end of its value.
     pub fn entry_span(&self, e: &Entry) -> Range<usize> {
-        self.nodes[e.key].full_start..self.nodes[e.value].span.end.max(self.nodes[e.key].span.end)
+        let key = &self.nodes[e.key];
+        let value = &self.nodes[e.value];
+        let mut end = value.span.end.max(key.span.end);
+        if value.span.is_empty() && value.full_start == value.span.start {
+            // An empty value sits right after its key: the entry still owns the `:`.
+            let bytes = self.text.as_bytes();
+            let mut p = end;
+            while p < bytes.len() && (bytes[p] == b' ' || bytes[p] == b'\t') {
+                p += 1;
+            }
+            if bytes.get(p) == Some(&b':') {
+                end = p + 1;
+            }
+        }
+        key.full_start..end
     }
 
     /// The node at `path` (keys and indices, aliases followed on the way).

@@ -216,7 +216,7 @@ impl Yaml {
         let eol = text::dominant_eol(&text);
         let bom = if text.starts_with('\u{feff}') { 3 } else { 0 };
         let mut y = Yaml {
-            nodes: Vec::with_capacity(text.len() / 12 + 8),
+            nodes: Vec::new(),
             docs: Vec::new(),
             lines,
             eol,

@@ -230,12 +230,12 @@ pub fn firewall_rules(p: &PublicPort, subnets: &[String]) -> String {
 }
 
 fn is_postgres(image: &str) -> bool {
-    let repo = crate::rules::hardening::image_repo(image);
+    let repo = crate::compose::image::repository(image);
     repo.contains("postgres") || repo.contains("postgis") || repo.contains("timescaledb")
 }
 
 fn is_grafana(image: &str) -> bool {
-    crate::rules::hardening::image_repo(image).ends_with("grafana")
+    crate::compose::image::repository(image).ends_with("grafana")
 }
 
 /// Services in start order (dependencies first; file order among equals).

@@ -398,10 +398,10 @@ impl Profile {
     /// The `[images."REPO"]` section for `image` (matched on the repository without registry
     /// host, `library/` and tag), if any.
     pub fn image(&self, image: &str) -> Option<&ImageConfig> {
-        let repo = crate::rules::hardening::image_repo(image);
+        let repo = crate::compose::image::repository(image);
         self.images
             .iter()
-            .find(|(k, _)| crate::rules::hardening::image_repo(k) == repo)
+            .find(|(k, _)| crate::compose::image::repository(k) == repo)
             .map(|(_, v)| v)
     }
 

@@ -56,18 +56,13 @@ const KAFKA_IMAGES: &[&str] = &[
 /// but different images such as `confluentinc/cp-kafka-rest`,
 /// `confluentinc/cp-kafka-connect` or `provectuslabs/kafka-ui` do not match.
 pub fn is_kafka_image(image: &str) -> bool {
-    let image = image.trim();
-    let no_digest = image.split('@').next().unwrap_or(image);
-    let comps: Vec<&str> = no_digest.split('/').collect();
-    let Some((last, rest)) = comps.split_last() else {
+    // Match the last two path segments (owner/name), so mirrors and registry prefixes work.
+    let repo = super::image::repository(image);
+    let mut segs = repo.rsplit('/');
+    let (Some(name), Some(owner)) = (segs.next(), segs.next()) else {
         return false;
     };
-    let repo = last.split(':').next().unwrap_or(last);
-    let Some(owner) = rest.last() else {
-        return false;
-    };
-    let path = format!("{owner}/{repo}").to_ascii_lowercase();
-    KAFKA_IMAGES.contains(&path.as_str())
+    KAFKA_IMAGES.contains(&format!("{owner}/{name}").as_str())
 }
 
 /// The listener-related broker settings the rule reads and edits.

@@ -1,5 +1,6 @@
 //! Compose-specific knowledge: services, ports, Kafka listeners.
 
+pub mod image;
 pub mod kafka;
 pub mod model;
 pub mod ports;

@@ -111,45 +111,9 @@ pub static IMAGE_TABLE: &[ImageInfo] = &[
     },
 ];
 
-/// The repository of an image reference, lower-cased, without registry host, tag, digest and
-/// the `library/` prefix: `docker.io/library/nginx:1.27` → `nginx`.
-pub fn image_repo(image: &str) -> String {
-    let image = image.trim();
-    let no_digest = image.split('@').next().unwrap_or(image);
-    // A tag is a `:` after the last `/`.
-    let last_slash = no_digest.rfind('/').map_or(0, |i| i + 1);
-    let no_tag = match no_digest[last_slash..].find(':') {
-        Some(i) => &no_digest[..last_slash + i],
-        None => no_digest,
-    };
-    let mut parts: Vec<&str> = no_tag.split('/').collect();
-    if parts.len() > 1
-        && (parts[0].contains('.') || parts[0].contains(':') || parts[0] == "localhost")
-    {
-        parts.remove(0);
-    }
-    if parts.len() > 1 && parts[0] == "library" {
-        parts.remove(0);
-    }
-    parts.join("/").to_ascii_lowercase()
-}
-
-/// The tag of an image reference (`None` when it has none); `@digest` references return
-/// `Some("@")`.
-pub fn image_tag(image: &str) -> Option<&str> {
-    let image = image.trim();
-    if image.contains('@') {
-        return Some("@");
-    }
-    let last_slash = image.rfind('/').map_or(0, |i| i + 1);
-    image[last_slash..]
-        .find(':')
-        .map(|i| &image[last_slash + i + 1..])
-}
-
 /// The table entry for `image`, if its family is known.
 pub fn lookup(image: &str) -> Option<&'static ImageInfo> {
-    let repo = image_repo(image);
+    let repo = crate::compose::image::repository(image);
     if repo.contains("${") || repo.starts_with("bitnami/") {
         // Interpolated names are unknown; Bitnami images run as a non-root user and need no
         // capabilities, which the table does not model.
@@ -534,14 +498,6 @@ mod tests {
 
     #[test]
     fn image_names() {
-        assert_eq!(image_repo("docker.io/library/nginx:1.27"), "nginx");
-        assert_eq!(
-            image_repo("registry.example.com:5000/openbmp/whois:2.2.0"),
-            "openbmp/whois"
-        );
-        assert_eq!(image_repo("postgres@sha256:abc"), "postgres");
-        assert_eq!(image_tag("localhost:5000/app"), None);
-        assert_eq!(image_tag("redis:latest"), Some("latest"));
         assert_eq!(
             lookup("openbmp/postgres:2.2.1").map(|i| i.family),
             Some("postgres")

@@ -1,6 +1,5 @@
 //! `unpinned-image`: an image has no tag or a moving one (report only).
 
-use super::hardening;
 use super::{Ctx, Finding, Rule, RuleMeta, Severity};
 use crate::yaml::Applicability;
 
@@ -48,7 +47,7 @@ impl Rule for UnpinnedImage {
             if image.contains('$') || image.trim().is_empty() {
                 continue;
             }
-            let problem = match hardening::image_tag(image) {
+            let problem = match crate::compose::image::tag(image) {
                 None => "has no tag (means `latest`)".to_string(),
                 Some(t) if MOVING.contains(&t.to_ascii_lowercase().as_str()) => {
                     format!("uses the moving tag `{t}`")

@@ -910,27 +910,6 @@ const INIT_ONLY: &[(&str, &[&str], &RotationHint)] = &[
     ("RABBITMQ_DEFAULT_PASS", RABBITMQ_IMAGES, &RABBITMQ),
 ];
 
-/// Reduces an image reference to its repository path: registry host,
-/// `library/`, tag and digest removed, lower-cased
-/// (`docker.io/library/postgres:16@sha256:..` → `postgres`).
-pub fn image_repository(image: &str) -> String {
-    let no_digest = image.split('@').next().unwrap_or(image).trim();
-    let mut parts: Vec<&str> = no_digest.split('/').collect();
-    if parts.len() > 1 {
-        let first = parts[0];
-        if first.contains(['.', ':', '$']) || first == "localhost" {
-            parts.remove(0);
-        }
-    }
-    if parts.len() > 1 && parts[0] == "library" {
-        parts.remove(0);
-    }
-    if let Some(last) = parts.last_mut() {
-        *last = last.split(':').next().unwrap_or(last);
-    }
-    parts.join("/").to_ascii_lowercase()
-}
-
 /// The rotation runbook when `key` is an init-only credential of `image`
 /// (e.g. `POSTGRES_PASSWORD` on `postgres`, `timescale/timescaledb`,
 /// `postgis/postgis`, `openbmp/postgres`). Returns `None` for other keys,
@@ -938,7 +917,7 @@ pub fn image_repository(image: &str) -> String {
 /// such as an app connecting to Postgres is an ordinary secret) and when
 /// `image` is `None` (a locally built service: the base image is unknown).
 pub fn is_init_only(key: &str, image: Option<&str>) -> Option<RotationHint> {
-    let repo = image_repository(image?);
+    let repo = crate::compose::image::repository_any_registry(image?);
     INIT_ONLY
         .iter()
         .find(|(k, images, _)| *k == key && images.contains(&repo.as_str()))
@@ -1210,27 +1189,6 @@ mod tests {
         for (value, want) in cases {
             let got = find_connstring_password(value).map(|r| &value[r]);
             assert_eq!(got, *want, "{value:?}");
-        }
-    }
-
-    #[test]
-    fn images() {
-        let cases: &[(&str, &str)] = &[
-            ("postgres", "postgres"),
-            ("postgres:16-alpine", "postgres"),
-            ("docker.io/library/postgres:16@sha256:abc", "postgres"),
-            ("library/postgres", "postgres"),
-            ("openbmp/postgres:2.2.1", "openbmp/postgres"),
-            (
-                "localhost:5000/timescale/timescaledb:latest-pg16",
-                "timescale/timescaledb",
-            ),
-            ("${REGISTRY}/postgres:${PG_TAG:-16}", "postgres"),
-            ("ghcr.io/org/app:1", "org/app"),
-            ("Mongo:7", "mongo"),
-        ];
-        for (image, want) in cases {
-            assert_eq!(image_repository(image), *want, "{image}");
         }
     }
 

@@ -41,20 +41,6 @@ struct Svc {
     host_network: bool,
 }
 
-fn scalars(y: &Yaml, id: crate::yaml::NodeId) -> Vec<String> {
-    match &y.node(y.resolve(id)).kind {
-        NodeKind::Seq { items } => items
-            .iter()
-            .filter_map(|&i| y.scalar(y.resolve(i)).map(str::to_string))
-            .collect(),
-        NodeKind::Map { entries } => entries
-            .iter()
-            .filter_map(|e| y.scalar(e.key).map(str::to_string))
-            .collect(),
-        _ => Vec::new(),
-    }
-}
-
 fn environment(y: &Yaml, id: crate::yaml::NodeId) -> Vec<(String, String)> {
     match &y.node(y.resolve(id)).kind {
         NodeKind::Seq { items } => items
@@ -98,12 +84,14 @@ fn read_stack(texts: &[(String, String)]) -> Result<Stack, Error> {
                 image: s.image(&y).unwrap_or("").to_string(),
                 container: s.scalar(&y, "container_name").map(str::to_string),
                 depends_on: get("depends_on")
-                    .map(|n| scalars(&y, n))
+                    .map(|n| crate::compose::model::names(&y, n))
                     .unwrap_or_default(),
                 env: get("environment")
                     .map(|n| environment(&y, n))
                     .unwrap_or_default(),
-                volumes: get("volumes").map(|n| scalars(&y, n)).unwrap_or_default(),
+                volumes: get("volumes")
+                    .map(|n| crate::compose::model::names(&y, n))
+                    .unwrap_or_default(),
                 host_network: s.scalar(&y, "network_mode") == Some("host"),
             };
             if svc.host_network {

@@ -65,20 +65,10 @@ fn service_info(y: &Yaml, c: &Compose) -> Vec<ServiceInfo> {
                 .get(y, "volumes")
                 .and_then(|v| y.items(v.resolved))
                 .is_some_and(|i| !i.is_empty());
-            let depends_on = match s.get(y, "depends_on") {
-                Some(d) => match &y.node(d.resolved).kind {
-                    NodeKind::Seq { items } => items
-                        .iter()
-                        .filter_map(|&i| y.scalar(y.resolve(i)).map(str::to_string))
-                        .collect(),
-                    NodeKind::Map { entries } => entries
-                        .iter()
-                        .filter_map(|e| y.scalar(e.key).map(str::to_string))
-                        .collect(),
-                    _ => Vec::new(),
-                },
-                None => Vec::new(),
-            };
+            let depends_on = s
+                .get(y, "depends_on")
+                .map(|d| crate::compose::model::names(y, d.resolved))
+                .unwrap_or_default();
             ServiceInfo {
                 name: s.name.clone(),
                 image: s.image(y).map(str::to_string),

@@ -83,6 +83,22 @@ pub struct Compose {
     pub services: Vec<Service>,
 }
 
+/// The names a Compose list-or-mapping holds: a sequence's scalar items, or a mapping's keys
+/// (`depends_on`, `networks`, `volumes`, … accept both forms).
+pub fn names(y: &Yaml, id: NodeId) -> Vec<String> {
+    match &y.node(y.resolve(id)).kind {
+        NodeKind::Seq { items } => items
+            .iter()
+            .filter_map(|&i| y.scalar(y.resolve(i)).map(str::to_string))
+            .collect(),
+        NodeKind::Map { entries } => entries
+            .iter()
+            .filter_map(|e| y.scalar(e.key).map(str::to_string))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 fn merged_maps(y: &Yaml, map: NodeId, out: &mut Vec<NodeId>, depth: usize) {
     if depth > 16 {
         return;

@@ -282,25 +282,14 @@ impl<'a> ServiceEdit<'a> {
                 self.new_keys.push((key.to_string(), node, value));
             }
             Some(s) if s.is_local() => {
-                let seq = y.node(s.resolved);
-                let mut text = String::new();
-                let mut at = None;
-                for (n, m) in missing.iter().enumerate() {
-                    let e = ops::append_item(y, s.resolved, &NewNode::Str(m.clone()))
-                        .map_err(|w| format!("cannot append to `{key}`: {w}"))?;
-                    if seq.flow && current.is_empty() && n > 0 {
-                        text.push_str(", ");
-                    }
-                    text.push_str(&e.replacement);
-                    at = Some(e.range.start);
-                    self.changes.push(Change::Append(
-                        self.svc.path.key(key),
-                        NewNode::Str(m.clone()).value(),
-                    ));
+                let items: Vec<NewNode> = missing.iter().map(|m| NewNode::Str(m.clone())).collect();
+                let edit = ops::append_items(y, s.resolved, &items)
+                    .map_err(|w| format!("cannot append to `{key}`: {w}"))?;
+                for item in &items {
+                    self.changes
+                        .push(Change::Append(self.svc.path.key(key), item.value()));
                 }
-                if let Some(at) = at {
-                    self.edits.push(Edit::insert(at, text));
-                }
+                self.edits.extend(edit);
             }
             Some(s) if matches!(s.origin, Origin::Merged { .. }) => {
                 // Shared through `<<: *anchor`: a local list keeps the anchor's entries.
@@ -413,22 +402,14 @@ pub fn insert_keys(
     path: &crate::yaml::Path,
     keys: Vec<(String, NewNode, Value)>,
 ) -> Result<(Edit, Vec<Change>), String> {
-    let empty_flow = y.node(map).flow && y.entries(map).is_some_and(<[_]>::is_empty);
-    let mut text = String::new();
-    let mut at = 0;
-    let mut changes = Vec::new();
-    for (i, (k, node, value)) in keys.into_iter().enumerate() {
-        let e = ops::insert_key(y, map, &k, &node).map_err(|w| format!("cannot add `{k}`: {w}"))?;
-        if empty_flow && i > 0 {
-            text.push_str(", ");
-        }
-        text.push_str(&e.replacement);
-        at = e.range.start;
-        changes.push(Change::InsertKey(path.clone(), k, value));
+    let mut entries = Vec::with_capacity(keys.len());
+    let mut changes = Vec::with_capacity(keys.len());
+    for (k, node, value) in keys {
+        changes.push(Change::InsertKey(path.clone(), k.clone(), value));
+        entries.push((k, node));
     }
-    // Other rules may add keys to the same empty `{}`: join with theirs.
-    let edit = Edit::insert(at, text);
-    Ok((if empty_flow { edit.joined(", ") } else { edit }, changes))
+    let edit = ops::insert_keys(y, map, &entries)?.ok_or("no key to add")?;
+    Ok((edit, changes))
 }
 
 /// A host path mounted into a service.

@@ -169,6 +169,41 @@ pub fn insert_key(y: &Yaml, map: NodeId, key: &str, value: &NewNode) -> Result<E
     Ok(lines_edit(y, at, missing_nl, &body))
 }
 
+/// Join same-point insertions into one edit; in an empty flow collection they are separated
+/// (and joined to other fixes' insertions there) with `, `.
+fn combine(edits: Vec<Edit>, empty_flow: bool) -> Option<Edit> {
+    let at = edits.first()?.range.start;
+    let sep = if empty_flow { ", " } else { "" };
+    let text: Vec<&str> = edits.iter().map(|e| e.replacement.as_str()).collect();
+    let edit = Edit::insert(at, text.join(sep));
+    Some(if empty_flow { edit.joined(sep) } else { edit })
+}
+
+/// Insert several `key: value` entries, in order, after the last entry of mapping `map`, as
+/// one edit (`None` when `entries` is empty). A refusal names the key.
+pub fn insert_keys(
+    y: &Yaml,
+    map: NodeId,
+    entries: &[(String, NewNode)],
+) -> Result<Option<Edit>, Refusal> {
+    let empty_flow = y.node(map).flow && y.entries(map).is_some_and(<[_]>::is_empty);
+    let edits = entries
+        .iter()
+        .map(|(k, v)| insert_key(y, map, k, v).map_err(|w| format!("cannot add `{k}`: {w}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(combine(edits, empty_flow))
+}
+
+/// Append several items, in order, to sequence `seq`, as one edit (`None` when `new` is empty).
+pub fn append_items(y: &Yaml, seq: NodeId, new: &[NewNode]) -> Result<Option<Edit>, Refusal> {
+    let empty_flow = y.node(seq).flow && y.items(seq).is_some_and(<[_]>::is_empty);
+    let edits = new
+        .iter()
+        .map(|item| append_item(y, seq, item))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(combine(edits, empty_flow))
+}
+
 /// Append `item` to sequence `seq`.
 pub fn append_item(y: &Yaml, seq: NodeId, item: &NewNode) -> Result<Edit, Refusal> {
     let node = y.node(seq);

@@ -575,3 +575,25 @@ fn every_helper_on_every_layout() {
         }
     }
 }
+
+#[test]
+fn remove_items_in_flow_runs_keeps_separators() {
+    let y = parse("a: [p,q,  r, s, t]\n");
+    let seq = at(&y, &["a"]);
+    for (idx, want) in [
+        (vec![1, 2], "a: [p,s, t]\n"),
+        (vec![0, 4], "a: [q,  r, s]\n"),
+        (vec![3, 4], "a: [p,q,  r]\n"),
+        (vec![0, 1, 2, 3, 4], "a: []\n"),
+    ] {
+        let edits = ops::remove_items(&y, seq, &idx).unwrap();
+        let changes = idx
+            .iter()
+            .map(|&i| Change::Remove(p(&["a", &i.to_string()])))
+            .collect();
+        let fix = Fix::new("t", "t", Applicability::Safe, edits, changes, 0);
+        let a = apply_fixes(&y, &[fix]);
+        assert!(a.rejected.is_empty(), "{idx:?}: {:?}", a.rejected);
+        assert_eq!(a.output, want, "{idx:?}");
+    }
+}

@@ -237,7 +237,8 @@ pub(crate) fn loopback_edit(
     }
 }
 
-/// Whether `per_item` on sequence `seq` needs one rewrite of a flow list (several removals).
+/// Whether `per_item` removes several items of a flow list: their removals must be one fix
+/// (separate fixes' deletions of neighbouring items would overlap).
 pub(crate) fn needs_flow_rewrite(
     y: &Yaml,
     seq: NodeId,
@@ -251,9 +252,8 @@ pub(crate) fn needs_flow_rewrite(
             > 1
 }
 
-/// Edits and changes that apply `per_item` to the `ports:` list of `svc`: separate edits in a
-/// block list, one rewrite of the items in a flow list, and removal of the whole `ports` key
-/// when every item is dropped.
+/// Edits and changes that apply `per_item` to the `ports:` list of `svc`: item removals and
+/// rewrites, or removal of the whole `ports` key when every item is dropped.
 pub(crate) fn list_edits(
     y: &Yaml,
     svc: &Service,
@@ -280,45 +280,26 @@ pub(crate) fn list_edits(
             ItemEdit::Rewrite(_, c) => changes.push(c.clone()),
         }
     }
-    if !needs_flow_rewrite(y, seq, per_item) {
-        // Separate edits: inside items, whole lines (block), or one item with its separator
-        // (a single flow removal); none of them overlap.
-        for (&i, e) in per_item {
-            edits.push(match e {
-                ItemEdit::Drop => ops::remove_item(y, seq, i)?,
-                ItemEdit::Rewrite(edit, _) => edit.clone(),
-            });
-        }
-        return Ok((edits, changes));
-    }
-    // Flow list with several removals: rewrite the items' text in one edit (removals of
-    // neighbours overlap); the items are joined with `, `.
-    let span = |i: usize| y.node(items[i]).full_start..y.node(items[i]).span.end;
-    let range = span(0).start..span(items.len() - 1).end;
-    if y.text[range.clone()].contains('#') {
-        return Err("the flow list has comments between its items".into());
-    }
-    let mut parts: Vec<String> = Vec::new();
-    for i in 0..items.len() {
-        let r = span(i);
-        match per_item.get(&i) {
-            Some(ItemEdit::Drop) => {}
-            Some(ItemEdit::Rewrite(edit, _)) => {
-                let mut t = y.text[r.clone()].to_string();
-                if edit.range.start < r.start || edit.range.end > r.end {
-                    return Err("edit outside its item".into());
-                }
-                t.replace_range(
-                    edit.range.start - r.start..edit.range.end - r.start,
-                    &edit.replacement,
-                );
-                parts.push(t);
-            }
-            None => parts.push(y.text[r].to_string()),
+    let flow_several = needs_flow_rewrite(y, seq, per_item);
+    if flow_several {
+        let span = |i: usize| y.node(items[i]).full_start..y.node(items[i]).span.end;
+        if y.text[span(0).start..span(items.len() - 1).end].contains('#') {
+            return Err("the flow list has comments between its items".into());
         }
     }
-    let replacement = parts.join(", ");
-    edits.push(Edit::replace(range, replacement));
+    // Removals through the edit helpers (neighbouring flow items as one deletion), rewrites
+    // inside their items: none of the edits overlap.
+    let drops: Vec<usize> = per_item
+        .iter()
+        .filter(|(_, e)| matches!(e, ItemEdit::Drop))
+        .map(|(&i, _)| i)
+        .collect();
+    edits.extend(ops::remove_items(y, seq, &drops)?);
+    for e in per_item.values() {
+        if let ItemEdit::Rewrite(edit, _) = e {
+            edits.push(edit.clone());
+        }
+    }
     Ok((edits, changes))
 }
 

@@ -303,6 +303,49 @@ pub fn remove_item(y: &Yaml, seq: NodeId, index: usize) -> Result<Edit, Refusal>
     Ok(Edit::delete(owned_lines(y, dash, y.node(it).span.end)?))
 }
 
+/// Remove several items of sequence `seq` (input indices, any order) with edits that do not
+/// overlap: block items each with their own lines; in a flow list each run of neighbouring
+/// items as one deletion, so the list keeps its own separators.
+pub fn remove_items(y: &Yaml, seq: NodeId, indices: &[usize]) -> Result<Vec<Edit>, Refusal> {
+    let node = y.node(seq);
+    let NodeKind::Seq { items } = &node.kind else {
+        return Err("not a sequence".into());
+    };
+    let mut idx = indices.to_vec();
+    idx.sort_unstable();
+    idx.dedup();
+    if idx.last().is_some_and(|&i| i >= items.len()) {
+        return Err("no such item".into());
+    }
+    if !node.flow {
+        return idx.iter().map(|&i| remove_item(y, seq, i)).collect();
+    }
+    let spans: Vec<Range<usize>> = items
+        .iter()
+        .map(|&i| y.node(i).full_start..y.node(i).span.end)
+        .collect();
+    let mut edits = Vec::new();
+    let mut k = 0;
+    while k < idx.len() {
+        // The run idx[k]..=idx[j] of neighbouring items.
+        let mut j = k;
+        while j + 1 < idx.len() && idx[j + 1] == idx[j] + 1 {
+            j += 1;
+        }
+        let (a, b) = (idx[k], idx[j]);
+        let range = if b + 1 < spans.len() {
+            spans[a].start..spans[b + 1].start
+        } else if a > 0 {
+            spans[a - 1].end..spans[b].end
+        } else {
+            spans[a].start..spans[b].end
+        };
+        edits.push(Edit::delete(range));
+        k = j + 1;
+    }
+    Ok(edits)
+}
+
 fn flow_item_range(_y: &Yaml, spans: &[Range<usize>], index: usize) -> Range<usize> {
     let cur = &spans[index];
     if spans.len() == 1 {

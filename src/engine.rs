@@ -187,11 +187,7 @@ pub fn parse(text: String, display: &str) -> Result<(Yaml, Compose), Error> {
 /// Run `plan` on `text` (from file `display`).
 pub fn process(plan: &Plan, display: &str, text: String) -> Result<FileResult, Error> {
     let (yaml, compose) = parse(text, display)?;
-    let ctx = Ctx {
-        y: &yaml,
-        compose: &compose,
-        profile: &plan.profile,
-    };
+    let ctx = Ctx::new(&yaml, &compose, &plan.profile);
     let mut findings = Vec::new();
     for rule in &plan.rules {
         rule.check(&ctx, &mut findings);

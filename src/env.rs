@@ -116,11 +116,7 @@ pub fn needs_parsed(profile: &Profile, files: &[(&Yaml, &Compose)]) -> Needs {
     // Index of each variable in `n.vars` (files can share variables).
     let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for &(y, c) in files {
-        let ctx = Ctx {
-            y,
-            compose: c,
-            profile,
-        };
+        let ctx = Ctx::new(y, c, profile);
         let planned: Vec<Planned> = if rule_on {
             hardcoded_secret::plan(&ctx)
         } else {

@@ -222,6 +222,17 @@ pub struct RulesConfig {
 }
 
 impl RulesConfig {
+    /// Whether rule `id` may use the built-in image table (`image-table`, default true).
+    pub fn image_table(&self, id: &str) -> bool {
+        match id {
+            "privileged" => self.privileged.as_ref().and_then(|o| o.image_table),
+            "cap-drop-all" => self.cap_drop_all.as_ref().and_then(|o| o.image_table),
+            "read-only-rootfs" => self.read_only_rootfs.as_ref().and_then(|o| o.image_table),
+            _ => None,
+        }
+        .unwrap_or(true)
+    }
+
     /// Whether the profile enables rule `id` (`None` when it does not say).
     pub fn enabled(&self, id: &str) -> Option<bool> {
         match id {

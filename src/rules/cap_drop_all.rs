@@ -136,14 +136,8 @@ impl Rule for CapDropAll {
 
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         let y = ctx.y;
-        let use_table = ctx
-            .profile
-            .rules
-            .cap_drop_all
-            .as_ref()
-            .and_then(|o| o.image_table)
-            .unwrap_or(true);
-        let flow = hardening::prefers_flow(y, &ctx.compose.services);
+        let use_table = ctx.profile.rules.image_table(ID);
+        let flow = ctx.prefers_flow();
         for svc in ctx.services(ID) {
             let mut finding = Finding {
                 rule: ID,

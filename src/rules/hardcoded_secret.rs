@@ -672,11 +672,7 @@ mod tests {
         let y = Yaml::parse(text.to_string()).expect("yaml");
         let c = Compose::load(&y).expect("compose");
         let p = Profile::default();
-        plan(&Ctx {
-            y: &y,
-            compose: &c,
-            profile: &p,
-        })
+        plan(&Ctx::new(&y, &c, &p))
     }
 
     #[test]

@@ -88,9 +88,28 @@ pub struct Ctx<'a> {
     pub compose: &'a Compose,
     /// The active profile.
     pub profile: &'a Profile,
+    /// Whether the file prefers flow lists (computed once, on first use).
+    flow: std::cell::OnceCell<bool>,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    /// What rules see of one parsed file under `profile`.
+    pub fn new(y: &'a Yaml, compose: &'a Compose, profile: &'a Profile) -> Self {
+        Ctx {
+            y,
+            compose,
+            profile,
+            flow: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// Whether new short lists should be written `[a, b]` (the file mostly writes them so).
+    pub fn prefers_flow(&self) -> bool {
+        *self
+            .flow
+            .get_or_init(|| hardening::prefers_flow(self.y, &self.compose.services))
+    }
+
     /// How `svc` relates to an `extends:` base for rule `id`. Compose merges the base's settings
     /// (sequences concatenated, scalars overridden), so a key the rule adds to the base reaches
     /// the service too; adding it to both would duplicate list items.

@@ -2,7 +2,7 @@
 //! profile or the built-in image table gives back.
 
 use super::cap_drop_all::{is_privileged, plan_drop_all, source_note, wanted_caps};
-use super::hardening::{self, ServiceEdit};
+use super::hardening::ServiceEdit;
 use super::{Ctx, Finding, Rule, RuleMeta, Severity};
 use crate::compose::Origin;
 use crate::yaml::{Applicability, Fix};
@@ -52,14 +52,8 @@ impl Rule for Privileged {
 
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         let y = ctx.y;
-        let use_table = ctx
-            .profile
-            .rules
-            .privileged
-            .as_ref()
-            .and_then(|o| o.image_table)
-            .unwrap_or(true);
-        let flow = hardening::prefers_flow(y, &ctx.compose.services);
+        let use_table = ctx.profile.rules.image_table(ID);
+        let flow = ctx.prefers_flow();
         for svc in ctx.services(ID) {
             if !is_privileged(y, svc) {
                 continue;

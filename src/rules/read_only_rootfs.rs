@@ -55,14 +55,8 @@ impl Rule for ReadOnlyRootfs {
 
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         let y = ctx.y;
-        let use_table = ctx
-            .profile
-            .rules
-            .read_only_rootfs
-            .as_ref()
-            .and_then(|o| o.image_table)
-            .unwrap_or(true);
-        let flow = hardening::prefers_flow(y, &ctx.compose.services);
+        let use_table = ctx.profile.rules.image_table(ID);
+        let flow = ctx.prefers_flow();
         for svc in ctx.services(ID) {
             if svc
                 .scalar(y, "read_only")

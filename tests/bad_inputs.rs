@@ -57,17 +57,7 @@ fn bad_inputs_fail_cleanly_with_positions() {
         let argv: Vec<&str> = args.iter().map(String::as_str).collect();
         let (got, out, err) = if case == "@no-compose-file" {
             // Run the binary in an empty directory, where no default file exists.
-            let o = std::process::Command::new(env!("CARGO_BIN_EXE_compose-harden"))
-                .args(&argv)
-                .current_dir(tmp.path())
-                .env_remove("COMPOSE_FILE")
-                .output()
-                .expect("run binary");
-            (
-                o.status.code().unwrap_or(-1),
-                String::from_utf8_lossy(&o.stdout).into_owned(),
-                String::from_utf8_lossy(&o.stderr).into_owned(),
-            )
+            run_in(tmp.path(), &argv)
         } else {
             support::run(&argv)
         };

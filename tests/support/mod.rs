@@ -73,47 +73,44 @@ pub fn compose_config(bin: &Path, dir: &Path, file: &Path, env: &[(&str, &str)])
     )
 }
 
-/// Apply `diff` (a/ b/ prefixed) with `patch -p1` in `dir`; panics on failure.
-pub fn patch_p1(dir: &Path, diff: &str) {
+/// Feed `diff` to `program args…` in `dir`; panics with its stderr when it fails.
+fn feed(dir: &Path, program: &str, args: &[&str], diff: &str) {
     use std::io::Write;
-    let mut child = Command::new("patch")
+    let mut child = Command::new(program)
         .current_dir(dir)
-        .args(["-p1", "--quiet", "--no-backup-if-mismatch", "--binary"])
+        .args(args)
         .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
         .spawn()
-        .expect("spawn patch");
+        .unwrap_or_else(|e| panic!("spawn {program}: {e}"));
     child
         .stdin
         .take()
         .expect("stdin")
         .write_all(diff.as_bytes())
         .expect("write diff");
-    let st = child.wait().expect("wait patch");
-    assert!(st.success(), "patch -p1 failed for diff:\n{diff}");
+    let o = child.wait_with_output().expect("wait");
+    assert!(
+        o.status.success(),
+        "{program} {} failed: {}\n{diff}",
+        args.join(" "),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// Apply `diff` (a/ b/ prefixed) with `patch -p1` in `dir`; panics on failure.
+pub fn patch_p1(dir: &Path, diff: &str) {
+    feed(
+        dir,
+        "patch",
+        &["-p1", "--quiet", "--no-backup-if-mismatch", "--binary"],
+        diff,
+    );
 }
 
 /// Apply `diff` with `git apply` in `dir`; panics on failure.
 pub fn git_apply(dir: &Path, diff: &str) {
-    use std::io::Write;
-    let mut child = Command::new("git")
-        .current_dir(dir)
-        .args(["apply", "--unsafe-paths", "-"])
-        .stdin(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn git apply");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(diff.as_bytes())
-        .expect("write diff");
-    let o = child.wait_with_output().expect("wait git apply");
-    assert!(
-        o.status.success(),
-        "git apply failed: {}\n{diff}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    feed(dir, "git", &["apply", "--unsafe-paths", "-"], diff);
 }
 
 /// Run the engine on `path` with `profile` and `select`; returns (input, output).

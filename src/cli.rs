@@ -137,6 +137,8 @@ fn display(p: &std::path::Path) -> String {
 }
 
 struct Run {
+    /// The profile and rules the files were processed with (loaded once per run).
+    plan: Plan,
     results: Vec<FileResult>,
     errors: Vec<Error>,
 }
@@ -158,7 +160,11 @@ fn run_files(args: &RunArgs) -> Result<Run, Error> {
             Err(e) => errors.push(e),
         }
     }
-    Ok(Run { results, errors })
+    Ok(Run {
+        plan,
+        results,
+        errors,
+    })
 }
 
 fn report_errors(errors: &[Error], err: &mut dyn Write) {
@@ -291,9 +297,7 @@ fn diff_secrets_summary(args: &RunArgs, run: &Run, err: &mut dyn Write) {
     let id = rules::hardcoded_secret::ID;
     let active = (args.select.is_empty() || args.select.iter().any(|s| s == id))
         && !args.ignore.iter().any(|s| s == id);
-    let Ok(mut profile) = Profile::load(&args.profile) else {
-        return;
-    };
+    let mut profile = run.plan.profile.clone();
     if !active || (args.select.is_empty() && profile.rules.enabled(id) != Some(true)) {
         return;
     }
@@ -318,19 +322,13 @@ fn diff_secrets_summary(args: &RunArgs, run: &Run, err: &mut dyn Write) {
 /// `diff`: the profile's extra files (`[[files]]`, e.g. Grafana provisioning) after the Compose
 /// files.
 fn diff_provisioned(args: &RunArgs, run: &mut Run, out: &mut dyn Write, err: &mut dyn Write) {
-    let Ok(profile) = Profile::load(&args.profile) else {
-        return;
-    };
-    let Ok(plan) = Plan::new(profile, &args.select, &args.ignore) else {
-        return;
-    };
     let Some(first) = run.results.first() else {
         return;
     };
-    if !plan.provisions() {
+    if !run.plan.provisions() {
         return;
     }
-    match crate::provision::process(&plan.profile, &first.path, args.max_size) {
+    match crate::provision::process(&run.plan.profile, &first.path, args.max_size) {
         Ok((files, notes)) => {
             for n in notes {
                 let _ = writeln!(err, "{n}");

@@ -362,7 +362,7 @@ pub fn build(
         }
     }
 
-    // Grafana datasource passwords (seed 0.3).
+    // Grafana datasource passwords (the OpenBMP hardening checklist, §0.3).
     let grafanas: Vec<&Svc> = st
         .services
         .iter()

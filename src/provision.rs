@@ -1,4 +1,4 @@
-//! Extra YAML files that hold secrets (profile `[[files]]`, seed §0.3): e.g. a Grafana
+//! Extra YAML files that hold secrets (profile `[[files]]`, the OpenBMP hardening checklist, §0.3): e.g. a Grafana
 //! datasource's `secureJsonData.password`. The value becomes `$VAR` (Grafana expands environment
 //! variables), edited losslessly and verified like a Compose file; the service that reads the
 //! file gets `VAR: ${VAR:?…}` in its `environment:` (a `hardcoded-secret` fix of the Compose

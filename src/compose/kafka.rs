@@ -921,7 +921,7 @@ mod tests {
 
     const CASES: &[Case] = &[
         Case {
-            title: "openbmp seed",
+            title: "openbmp checklist",
             vars: &[
                 (
                     AdvertisedListeners,
@@ -1212,7 +1212,7 @@ mod tests {
             (pt[0].0.name.as_str(), pt[0].1.as_str()),
             ("PLAINTEXT_HOST", "PLAINTEXT")
         );
-        // The secure variant from the seed is host-facing but not plaintext.
+        // The secure variant from the OpenBMP checklist is host-facing but not plaintext.
         let vars = [
             (
                 AdvertisedListeners,

@@ -16,7 +16,7 @@ static META: RuleMeta = RuleMeta {
     summary: "service keeps Docker's default capabilities (no `cap_drop: [ALL]`)",
     why: "Docker gives every container 14 capabilities by default (CHOWN, DAC_OVERRIDE, FOWNER, \
 SETUID, SETGID, NET_RAW, MKNOD, …). Most services need none or a few of them; each one left in \
-place widens what an attacker can do after compromising the process (seed checklist §5.2: \
+place widens what an attacker can do after compromising the process (the OpenBMP hardening checklist, §5.2: \
 start from zero, add back only what breaks).",
     fix: "Add `ALL` to the service's `cap_drop` (a new `cap_drop: [ALL]` in the file's own list \
 style, or appended to an existing list) and add back capabilities with `cap_add`: the profile's \

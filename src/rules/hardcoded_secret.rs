@@ -29,8 +29,8 @@ static META: RuleMeta = RuleMeta {
     why: "A password, token or key in the Compose file is in every copy, backup and git history \
 of it, and is usually a shared default (`openbmp`, `changeme`). `${VAR:-default}` is no better: \
 the default is the secret. Moving the value to a git-ignored `.env` and referencing it with \
-`${VAR:?…}` keeps it out of the file and makes the stack fail fast when it is missing (seed \
-Priority 0).",
+`${VAR:?…}` keeps it out of the file and makes the stack fail fast when it is missing (the OpenBMP \
+hardening checklist, Priority 0).",
     fix: "Replace the literal with `${VAR:?set in .env}` (list form `- KEY=${VAR:?…}`, map form \
 keeps its quoting). In URLs and connection strings only the password becomes a variable. \
 Services using the same key with the same literal share one variable; the same key with \

@@ -30,7 +30,7 @@ static META: RuleMeta = RuleMeta {
 name that is not a service, container_name, hostname or network alias of the file exists only \
 for clients outside the Compose network. With its `ports:` mapping it makes the broker reachable \
 from the network, usually as PLAINTEXT: anyone who can reach the port can read and write every \
-topic (seed checklist Priority 2). Services of the stack use the internal listener.",
+topic (the OpenBMP hardening checklist, Priority 2). Services of the stack use the internal listener.",
     fix: "`drop` (default): remove the listener from KAFKA_LISTENERS, KAFKA_ADVERTISED_LISTENERS \
 and KAFKA_LISTENER_SECURITY_PROTOCOL_MAP (and the bitnami KAFKA_CFG_ equivalents), keeping \
 each value's separator style, and remove the `ports:` item that published it (the `ports` key \

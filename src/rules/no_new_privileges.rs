@@ -15,7 +15,7 @@ static META: RuleMeta = RuleMeta {
     summary: "service can gain privileges through setuid binaries (no-new-privileges not set)",
     why: "Without `no-new-privileges`, a process in the container can gain privileges by running a \
 setuid or setgid binary or one with file capabilities. Setting it closes that path for every \
-process of the container (seed checklist §5.1).",
+process of the container (the OpenBMP hardening checklist, §5.1).",
     fix: "Add `no-new-privileges:true` to the service's `security_opt`: appended to an existing \
 list in that list's style, or as a new `security_opt` key after the service's last entry. A \
 service whose `security_opt` comes only from a merged anchor (`<<: *common`) gets a local list \

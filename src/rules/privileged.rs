@@ -17,7 +17,7 @@ static META: RuleMeta = RuleMeta {
     summary: "service runs with `privileged: true`",
     why: "`privileged: true` gives the container every Linux capability, disables seccomp and \
 AppArmor/SELinux confinement and exposes all host devices. A compromise of that process is a \
-near-complete host compromise (seed Priority 4). It is often a leftover: `shm_size` and \
+near-complete host compromise (the OpenBMP hardening checklist, Priority 4). It is often a leftover: `shm_size` and \
 namespaced `sysctls` (net.*, kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*) are applied by \
 Docker without privileged mode.",
     fix: "Remove `privileged: true` (a service that merges it from an anchor gets a local \
@@ -26,7 +26,7 @@ the profile's `[services.NAME] cap-add` or `[images.\"REPO\"] cap-add`, else the
 table's list (postgres family: CHOWN, DAC_OVERRIDE, FOWNER, SETGID, SETUID), else nothing. \
 `shm_size` and `sysctls` stay. This rule owns `cap_drop`/`cap_add` of privileged services; \
 `cap-drop-all` leaves them alone.\n\n\
-Test procedure (seed Priority 4), in a maintenance window:\n\
+Test procedure (the OpenBMP hardening checklist, Priority 4), in a maintenance window:\n\
 1. apply the diff and start the service: docker compose up -d SERVICE\n\
 2. confirm it starts and stays healthy: docker compose ps; docker compose logs SERVICE\n\
 3. confirm the namespaced sysctls apply: docker exec CONTAINER sysctl net.ipv4.tcp_keepalive_time\n\

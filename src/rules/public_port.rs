@@ -16,7 +16,7 @@ pub struct PublicPort;
 
 const ID: &str = "public-port";
 
-/// The firewall advice for ports kept public (seed checklist §1.1).
+/// The firewall advice for ports kept public (the OpenBMP hardening checklist, §1.1).
 pub const FIREWALL_ADVICE: &str = "kept public by the profile: restrict it by source with the \
 host firewall, in the DOCKER-USER chain so Docker does not bypass it: insert the DROP first, \
 then the allowed sources above it (`-A` could land after the chain's final RETURN), e.g. \
@@ -29,7 +29,7 @@ static META: RuleMeta = RuleMeta {
     why: "A `ports:` item without a host IP (or with `0.0.0.0`, `::`, `[::]`) publishes the port \
 on every interface of the host, and Docker's iptables rules bypass host firewalls such as ufw. \
 Databases, brokers and admin UIs reached only by other services of the stack or by an operator \
-on the host should not be reachable from the network (seed checklist §1.2). A container-only \
+on the host should not be reachable from the network (the OpenBMP hardening checklist, §1.2). A container-only \
 item (`\"80\"`) is published on an ephemeral port on all interfaces too. `network_mode: host` \
 puts every listening port of the service on the host's interfaces.",
     fix: "By profile, per service or per port: `loopback` (default) binds the port to \

@@ -16,7 +16,7 @@ static META: RuleMeta = RuleMeta {
     why: "With a writable root filesystem, an attacker who gets code execution can drop tools, \
 modify binaries and configuration, and persist until the container is recreated. \
 `read_only: true` makes the image immutable; the few paths the process writes go to `tmpfs` \
-mounts (memory, wiped on restart) or volumes (seed checklist §5.3).",
+mounts (memory, wiped on restart) or volumes (the OpenBMP hardening checklist, §5.3).",
     fix: "Set `read_only: true` (replacing `read_only: false`, or a local key when the setting \
 comes from a merged anchor) and add the `tmpfs` paths the service needs: the profile's \
 `[services.NAME] tmpfs` or `[images.\"REPO\"] tmpfs`, else the built-in image table (nginx: \

@@ -15,8 +15,8 @@ static META: RuleMeta = RuleMeta {
     id: ID,
     summary: "service has no CPU, memory or process limit",
     why: "Without limits, a runaway query, an ingest burst, a memory leak or a fork bomb in one \
-container starves the host and every other service (local denial of service; seed checklist \
-§5.5).",
+container starves the host and every other service (local denial of service; the OpenBMP hardening \
+checklist, §5.5).",
     fix: "Add the limits the profile sets (`[rules.resource-limits]` defaults, \
 `[services.NAME]` values) that the service lacks: top-level `cpus`, `mem_limit` and \
 `pids_limit`, or keys under `deploy.resources.limits` (`cpus`, `memory`, `pids`) when the \

@@ -17,7 +17,7 @@ static META: RuleMeta = RuleMeta {
     summary: "image has no tag or a moving tag (`latest`, `stable`, `edge`, `dev`, …)",
     why: "An unpinned image changes under you: a `docker compose pull` or a new host runs \
 different code than you tested, which breaks reproducibility and lets a compromised or broken \
-upstream release reach production unreviewed (seed checklist §5.4).",
+upstream release reach production unreviewed (the OpenBMP hardening checklist, §5.4).",
     fix: "No automatic fix (the right version is yours to choose). What to do: pin a specific \
 version tag (`nginx:1.27.3-alpine`), or better a digest (`nginx:1.27.3-alpine@sha256:…`, see \
 `docker buildx imagetools inspect IMAGE:TAG`), then scan it (`trivy image IMAGE:TAG`) and \

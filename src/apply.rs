@@ -168,7 +168,9 @@ pub fn changes_from_patch(
         out.push(FileChange { path, old, new });
     }
     let origin = match fresh_diff(plan, compose_files) {
-        Ok(d) if d == patch_text => PatchOrigin::Exact,
+        Ok(d) if crate::diff::strip_header(&d) == crate::diff::strip_header(patch_text) => {
+            PatchOrigin::Exact
+        }
         _ => PatchOrigin::Edited,
     };
     Ok((out, origin))
@@ -189,6 +191,15 @@ pub struct ApplyOptions {
     pub dry_run: bool,
     /// Also write the checklist to this Markdown file.
     pub checklist: Option<PathBuf>,
+    /// Add the `.env` (and its backups) to the `.gitignore` beside it.
+    pub gitignore: bool,
+    /// How long to wait for another run on the same project (default
+    /// [`crate::lock::DEFAULT_TIMEOUT`]).
+    pub lock_timeout: Option<std::time::Duration>,
+    /// `--select` as given (recorded in the diff header the manifest hashes).
+    pub select: Vec<String>,
+    /// `--ignore` as given.
+    pub ignore: Vec<String>,
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {
@@ -221,7 +232,19 @@ pub fn run_with_hook(
         .files
         .first()
         .ok_or_else(|| Error::Usage("no Compose file given".into()))?;
-    let changes = match &o.patch {
+    let project = crate::lock::project_dir(first);
+    // A second run waits here, then reads the files the first one wrote.
+    let _lock = if o.dry_run {
+        None
+    } else {
+        Some(crate::lock::acquire(
+            &project,
+            "apply",
+            o.lock_timeout.unwrap_or(crate::lock::DEFAULT_TIMEOUT),
+            err,
+        )?)
+    };
+    let (changes, diff_text) = match &o.patch {
         Some(p) => {
             let text = fs::read_to_string(p)
                 .map_err(|e| io_err(p, format!("cannot read the patch: {e}")))?;
@@ -230,13 +253,14 @@ pub fn run_with_hook(
             for c in &changes {
                 if !o.files.iter().chain(&extra).any(|f| same_file(f, &c.path)) {
                     return Err(Error::Usage(format!(
-                        "--patch: {} is not one of the Compose files ({}); pass it with -f",
+                        "--patch: {} is neither one of the Compose files ({}) nor a [[files]] entry of profile `{}`; pass the Compose file with -f, or the profile the diff was made with with --profile",
                         c.path.display(),
                         o.files
                             .iter()
                             .map(|f| f.display().to_string())
                             .collect::<Vec<_>>()
-                            .join(", ")
+                            .join(", "),
+                        plan.profile.spec()
                     )));
                 }
             }
@@ -249,7 +273,7 @@ pub fn run_with_hook(
                     PatchOrigin::Edited => "differs from the diff computed now (edited, or made with another profile): applied as written because every hunk matches exactly and the result parses",
                 }
             );
-            changes
+            (changes, text)
         }
         None => {
             let mut changes = changes_from_plan(plan, &o.files)?;
@@ -268,7 +292,19 @@ pub fn run_with_hook(
                     new: p.new,
                 }));
             }
-            changes
+            let header = plan
+                .profile
+                .source
+                .as_ref()
+                .map(|s| crate::diff::profile_header(s, &o.select, &o.ignore))
+                .unwrap_or_default();
+            let body = fresh_diff(plan, &o.files)?;
+            let text = if body.is_empty() {
+                body
+            } else {
+                header + &body
+            };
+            (changes, text)
         }
     };
     // The Compose files as they will be.
@@ -283,6 +319,7 @@ pub fn run_with_hook(
     }
     let env_path = crate::env::default_path(first);
     let mut targets: Vec<Target> = Vec::new();
+    let mut kinds: Vec<crate::manifest::Kind> = Vec::new();
     let mut env_report = None;
     if o.env {
         let mut quiet = plan.profile.clone();
@@ -304,8 +341,20 @@ pub fn run_with_hook(
                 text,
                 secret: true,
             });
+            kinds.push(crate::manifest::Kind::Env);
         }
         env_report = Some(report);
+    }
+    let git_status = crate::gitignore::status(&env_path);
+    if o.gitignore && o.env && git_status != crate::gitignore::Status::Ignored {
+        if let Some((gi, text)) = crate::gitignore::add_entries(&env_path)? {
+            targets.push(Target {
+                path: gi,
+                text,
+                secret: false,
+            });
+            kinds.push(crate::manifest::Kind::Gitignore);
+        }
     }
     for c in changes.iter().filter(|c| c.old != c.new) {
         targets.push(Target {
@@ -313,42 +362,29 @@ pub fn run_with_hook(
             text: c.new.clone(),
             secret: false,
         });
+        kinds.push(if o.files.iter().any(|f| same_file(f, &c.path)) {
+            crate::manifest::Kind::Compose
+        } else {
+            crate::manifest::Kind::Provisioning
+        });
     }
+    let ts = utc_now();
     let opts = CommitOptions {
         backup: true,
         backup_dir: o.backup_dir.clone(),
-        timestamp: None,
+        timestamp: Some(ts.clone()),
     };
     if o.dry_run {
-        if targets.is_empty() {
-            let _ = writeln!(out, "nothing to write: the files are already hardened");
-        }
-        for (t, w) in targets.iter().zip(describe(&targets, &opts)?) {
-            let what = if t.secret {
-                let added = env_report
-                    .as_ref()
-                    .map(|r| r.added.join(", "))
-                    .unwrap_or_default();
-                format!("; adds {added}; values not shown")
-            } else {
-                String::new()
-            };
-            let _ = writeln!(
-                out,
-                "would write {} ({} bytes, mode {:04o}{what}){}",
-                t.path.display(),
-                w.size,
-                w.mode,
-                w.backup
-                    .map(|b| format!(", backup {}", b.display()))
-                    .unwrap_or_else(|| ", new file".into())
-            );
-        }
+        dry_run(&targets, &opts, env_report.as_ref(), out)?;
         return Ok(0);
     }
     if targets.is_empty() {
         let _ = writeln!(err, "nothing to write: the files are already hardened");
     } else {
+        let before: Vec<Option<String>> = targets
+            .iter()
+            .map(|t| crate::manifest::file_sha256(&t.path))
+            .collect::<Result<_, _>>()?;
         let written = commit(&targets, &opts, hook)?;
         for (t, w) in targets.iter().zip(&written) {
             let extra = match (&env_report, t.secret) {
@@ -367,13 +403,75 @@ pub fn run_with_hook(
                     .unwrap_or_default()
             );
         }
+        let m = crate::manifest::Manifest {
+            format: 1,
+            tool: format!("compose-harden {}", env!("CARGO_PKG_VERSION")),
+            applied: ts.clone(),
+            profile: plan.profile.spec().to_string(),
+            profile_sha256: plan
+                .profile
+                .source
+                .as_ref()
+                .map(|s| s.sha256.clone())
+                .unwrap_or_default(),
+            diff_sha256: crate::diff::sha256_hex(&diff_text),
+            patch: o.patch.as_ref().map(|p| p.display().to_string()),
+            rolled_back: None,
+            files: targets
+                .iter()
+                .zip(&written)
+                .zip(kinds.iter().zip(before))
+                .map(|((t, w), (kind, before))| crate::manifest::Entry {
+                    path: crate::manifest::relative(&project, &t.path),
+                    kind: *kind,
+                    before_sha256: before,
+                    after_sha256: crate::diff::sha256_hex(&t.text),
+                    backup: w
+                        .backup
+                        .as_ref()
+                        .map(|b| crate::manifest::relative(&project, b)),
+                })
+                .collect(),
+        };
+        let mdir = backup_dir_for(first, o.backup_dir.as_deref());
+        let mpath = crate::manifest::new_path(&mdir, &ts);
+        match crate::manifest::save(&mpath, &m) {
+            Ok(()) => {
+                let _ = writeln!(
+                    err,
+                    "recorded this apply in {} (`compose-harden rollback` restores every file it lists)",
+                    mpath.display()
+                );
+            }
+            // The files are written and backed up: say so, and how to undo without it.
+            Err(e) => {
+                let _ = writeln!(
+                    err,
+                    "warning: the files are written but the apply manifest is not ({e}); `compose-harden rollback` will restore the Compose files from their newest backups only"
+                );
+            }
+        }
     }
     if let Some(r) = &env_report {
         for w in &r.warnings {
             let _ = writeln!(err, "warning: {}: {w}", env_path.display());
         }
     }
-    let md = crate::checklist::build(&plan.profile, &after, &env_path.display().to_string())?;
+    if o.env && !o.gitignore && env_path.exists() {
+        if let Some(w) = crate::gitignore::warning(&env_path, git_status) {
+            let _ = writeln!(err, "warning: {w}");
+        }
+    }
+    let facts = crate::checklist::Facts {
+        extra_files: extra_states(plan, first, &changes),
+        ..crate::checklist::Facts::detect()
+    };
+    let md = crate::checklist::build_with(
+        &plan.profile,
+        &after,
+        &env_path.display().to_string(),
+        &facts,
+    )?;
     let _ = out.write_all(md.as_bytes());
     if let Some(p) = &o.checklist {
         commit(
@@ -388,4 +486,66 @@ pub fn run_with_hook(
         let _ = writeln!(err, "checklist written to {}", p.display());
     }
     Ok(0)
+}
+
+/// What happened to each profile `[[files]]` entry in this apply, for the checklist.
+fn extra_states(
+    plan: &Plan,
+    first: &Path,
+    changes: &[FileChange],
+) -> Vec<(String, crate::checklist::ExtraState)> {
+    use crate::checklist::ExtraState;
+    plan.profile
+        .files
+        .iter()
+        .zip(extra_paths(plan, first))
+        .map(|(f, p)| {
+            let state = if !p.exists() {
+                ExtraState::NotFound
+            } else if changes
+                .iter()
+                .any(|c| same_file(&c.path, &p) && c.old != c.new)
+            {
+                ExtraState::Rewritten
+            } else {
+                let text = fs::read_to_string(&p).unwrap_or_default();
+                if f.secrets.values().all(|v| text.contains(&format!("${v}"))) {
+                    ExtraState::AlreadyReads
+                } else {
+                    ExtraState::Unchanged
+                }
+            };
+            (f.path.clone(), state)
+        })
+        .collect()
+}
+
+fn dry_run(
+    targets: &[Target],
+    opts: &CommitOptions,
+    env_report: Option<&crate::env::EnvReport>,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    if targets.is_empty() {
+        let _ = writeln!(out, "nothing to write: the files are already hardened");
+    }
+    for (t, w) in targets.iter().zip(describe(targets, opts)?) {
+        let what = if t.secret {
+            let added = env_report.map(|r| r.added.join(", ")).unwrap_or_default();
+            format!("; adds {added}; values not shown")
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            out,
+            "would write {} ({} bytes, mode {:04o}{what}){}",
+            t.path.display(),
+            w.size,
+            w.mode,
+            w.backup
+                .map(|b| format!(", backup {}", b.display()))
+                .unwrap_or_else(|| ", new file".into())
+        );
+    }
+    Ok(())
 }

@@ -249,13 +249,66 @@ fn start_order(services: &[Svc]) -> Vec<String> {
     out
 }
 
+/// What happened to a profile `[[files]]` entry (so the checklist claims only edits that were
+/// made).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExtraState {
+    /// This run rewrote its secrets to `$VAR`.
+    Rewritten,
+    /// It already reads every variable (`$VAR`): nothing to do.
+    AlreadyReads,
+    /// It was not found: skipped.
+    NotFound,
+    /// Found but not changed by this run (e.g. a `--patch` that does not cover it).
+    Unchanged,
+}
+
+/// Facts about the host and the run that the checklist reports against.
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    /// CPUs this host has (`nproc`); `None` when unknown.
+    pub cpus: Option<usize>,
+    /// Compose profiles that are active (`COMPOSE_PROFILES`).
+    pub active_profiles: Vec<String>,
+    /// The profile's `[[files]]` entries (path as in the profile) and what happened to them;
+    /// empty when unknown (every entry is then described as what the profile asks for).
+    pub extra_files: Vec<(String, ExtraState)>,
+}
+
+impl Facts {
+    /// This host's CPU count and the active Compose profiles from the environment.
+    pub fn detect() -> Facts {
+        Facts {
+            cpus: std::thread::available_parallelism().ok().map(|n| n.get()),
+            active_profiles: std::env::var("COMPOSE_PROFILES")
+                .unwrap_or_default()
+                .split(',')
+                .map(|p| p.trim().to_string())
+                .filter(|p| !p.is_empty())
+                .collect(),
+            extra_files: Vec::new(),
+        }
+    }
+}
+
 /// The checklist for the hardened files `texts` (display name, text) under `profile`, with the
-/// `.env` at `env_file`.
+/// `.env` at `env_file`, for this host.
 pub fn build(
     profile: &Profile,
     texts: &[(String, String)],
     env_file: &str,
 ) -> Result<String, Error> {
+    build_with(profile, texts, env_file, &Facts::detect())
+}
+
+/// [`build`] against given [`Facts`] (tests pin the host's CPU count).
+pub fn build_with(
+    profile: &Profile,
+    texts: &[(String, String)],
+    env_file: &str,
+    facts: &Facts,
+) -> Result<String, Error> {
+    let _ = facts;
     let st = read_stack(texts)?;
     let files: Vec<&str> = texts.iter().map(|(d, _)| d.as_str()).collect();
     let f_args: String = files.iter().map(|f| format!(" -f {f}")).collect();

@@ -244,15 +244,27 @@ fn apply_then_rollback_restores_the_newest_backup() {
     let (code, _, err) = cli(dir, &["rollback"]);
     assert_eq!(code, 0, "{err}");
     assert!(
-        err.contains("restored docker-compose.yml from ./docker-compose.yml.bak-"),
+        err.contains("restored docker-compose.yml from docker-compose.yml.bak-"),
         "{err}"
     );
     assert_eq!(fs::read_to_string(&f).expect("read"), original);
     assert_eq!(mode(&f), 0o640);
+    // The .env the apply created is moved aside, not deleted: its values stay readable.
+    assert!(!dir.join(".env").exists());
+    assert!(err.contains("removed .env (the apply created it), moved to ./.env.bak-"), "{err}");
+    let aside: Vec<String> = listing(dir)
+        .into_iter()
+        .filter(|n| n.starts_with(".env.bak-"))
+        .collect();
+    assert_eq!(aside.len(), 1, "{aside:?}");
+    assert_eq!(mode(&dir.join(&aside[0])), 0o600);
     // A second apply is idempotent on .env (values kept).
+    let (code, _, err) = cli(dir, &["apply", "--profile", "openbmp"]);
+    assert_eq!(code, 0, "{err}");
     let env1 = fs::read_to_string(dir.join(".env")).expect("env");
     let (code, _, err) = cli(dir, &["apply", "--profile", "openbmp"]);
     assert_eq!(code, 0, "{err}");
+    assert!(err.contains("nothing to write"), "{err}");
     assert_eq!(fs::read_to_string(dir.join(".env")).expect("env"), env1);
 }
 

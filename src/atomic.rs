@@ -361,7 +361,12 @@ pub fn commit(
 }
 
 /// Put `backup`'s content back at `path` atomically; `false` when impossible.
-pub(crate) fn restore(path: &Path, backup: Option<&Path>, mode: u32, owner: Option<(u32, u32)>) -> bool {
+pub(crate) fn restore(
+    path: &Path,
+    backup: Option<&Path>,
+    mode: u32,
+    owner: Option<(u32, u32)>,
+) -> bool {
     let Some(b) = backup else {
         // The file did not exist before.
         return fs::remove_file(path).is_ok();

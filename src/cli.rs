@@ -305,7 +305,12 @@ fn gitignore_env(env: &std::path::Path, add: bool, err: &mut dyn Write) -> Resul
                 ..crate::atomic::CommitOptions::default()
             };
             crate::atomic::commit(&[t], &opts, &mut |_| Ok(()))?;
-            let _ = writeln!(err, "{}: added {} and its backups", gi.display(), env.display());
+            let _ = writeln!(
+                err,
+                "{}: added {} and its backups",
+                gi.display(),
+                env.display()
+            );
         }
         if st == crate::gitignore::Status::Tracked {
             if let Some(w) = crate::gitignore::warning(env, st) {
@@ -477,7 +482,10 @@ struct RollbackArgs {
 
 /// `apply --patch`: the profile the diff records wins when `--profile` is not given; another
 /// profile (or the same name with another text) is refused with the command to run.
-fn patch_profile(a: &ApplyArgs, files: &[PathBuf]) -> Result<(Profile, Vec<String>, Vec<String>), Error> {
+fn patch_profile(
+    a: &ApplyArgs,
+    files: &[PathBuf],
+) -> Result<(Profile, Vec<String>, Vec<String>), Error> {
     let recorded = a
         .patch
         .as_ref()
@@ -492,7 +500,10 @@ fn patch_profile(a: &ApplyArgs, files: &[PathBuf]) -> Result<(Profile, Vec<Strin
     let (mut select, mut ignore) = (a.run.select.clone(), a.run.ignore.clone());
     if let (Some(r), Some(patch)) = (&recorded, &a.patch) {
         let now = profile.source.as_ref().map_or("", |s| s.sha256.as_str());
-        let f_args: String = files.iter().map(|f| format!(" -f {}", f.display())).collect();
+        let f_args: String = files
+            .iter()
+            .map(|f| format!(" -f {}", f.display()))
+            .collect();
         let patch = patch.display();
         if now != r.sha256 {
             let message = if spec != r.spec {

@@ -56,7 +56,8 @@ pub fn acquire(
         path: dir.display().to_string(),
         message,
     };
-    let file = File::open(dir).map_err(|e| io(format!("cannot open the directory to lock it: {e}")))?;
+    let file =
+        File::open(dir).map_err(|e| io(format!("cannot open the directory to lock it: {e}")))?;
     let start = Instant::now();
     let mut told = false;
     loop {
@@ -67,9 +68,7 @@ pub fn acquire(
                 return Err(io(format!("cannot lock the directory: {e}")));
             }
         }
-        let who = holder(dir)
-            .map(|h| format!(" ({h})"))
-            .unwrap_or_default();
+        let who = holder(dir).map(|h| format!(" ({h})")).unwrap_or_default();
         if start.elapsed() >= timeout {
             return Err(io(format!(
                 "another compose-harden run holds the lock on this directory{who}; nothing was written. Wait for it to finish and run `{command}` again, or wait longer with --lock-timeout SECONDS"

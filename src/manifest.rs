@@ -125,8 +125,7 @@ pub fn to_text(m: &Manifest) -> String {
 
 /// Read the manifest at `path`.
 pub fn load(path: &Path) -> Result<Manifest, Error> {
-    let text =
-        fs::read_to_string(path).map_err(|e| io_err(path, format!("cannot read: {e}")))?;
+    let text = fs::read_to_string(path).map_err(|e| io_err(path, format!("cannot read: {e}")))?;
     toml::from_str(&text).map_err(|e: toml::de::Error| {
         io_err(
             path,

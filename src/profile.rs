@@ -462,16 +462,21 @@ impl Profile {
         let (_, text) = BUILTINS.iter().find(|(n, _)| *n == name)?;
         let mut hasher = Hasher::default();
         Some(
-            load_text(text, &format!("built-in profile `{name}`"), None, 0, &mut hasher).map(
-                |mut p| {
-                    p.source = Some(ProfileSource {
-                        spec: name.to_string(),
-                        builtin: true,
-                        sha256: hasher.finish(),
-                    });
-                    p
-                },
-            ),
+            load_text(
+                text,
+                &format!("built-in profile `{name}`"),
+                None,
+                0,
+                &mut hasher,
+            )
+            .map(|mut p| {
+                p.source = Some(ProfileSource {
+                    spec: name.to_string(),
+                    builtin: true,
+                    sha256: hasher.finish(),
+                });
+                p
+            }),
         )
     }
 
@@ -778,7 +783,7 @@ mod tests {
             0,
             &mut Hasher::default(),
         )
-            .expect_err("bad action");
+        .expect_err("bad action");
         assert!(e.message.contains("open"), "{}", e.message);
     }
 }
@@ -804,7 +809,10 @@ mod builtin_tests {
         // A directory named like a built-in is covered by tests/window.rs (it needs a cwd).
         let d = tempfile::tempdir().expect("tempdir");
         let p = Profile::load("openbmp").expect("the built-in");
-        assert!(p.source.as_ref().is_some_and(|s| s.builtin && s.spec == "openbmp"));
+        assert!(p
+            .source
+            .as_ref()
+            .is_some_and(|s| s.builtin && s.spec == "openbmp"));
         let file = d.path().join("site.toml");
         std::fs::write(&file, "extends = \"baseline\"\n").expect("write");
         let spec = file.to_string_lossy().into_owned();
@@ -812,7 +820,10 @@ mod builtin_tests {
         let src = f.source.expect("source");
         assert!(!src.builtin);
         assert_eq!(src.sha256.len(), 64);
-        let b = Profile::load("baseline").expect("builtin").source.expect("src");
+        let b = Profile::load("baseline")
+            .expect("builtin")
+            .source
+            .expect("src");
         assert_ne!(src.sha256, b.sha256, "the file's own text is hashed too");
         let e = Profile::load("no-such-profile").expect_err("unknown");
         assert!(e.message.contains("./NAME"), "{}", e.message);

@@ -228,7 +228,12 @@ fn restore(
         let k = w
             .backup
             .as_ref()
-            .map(|b| format!("; the version before this rollback is kept as {}", b.display()))
+            .map(|b| {
+                format!(
+                    "; the version before this rollback is kept as {}",
+                    b.display()
+                )
+            })
             .unwrap_or_default();
         if let Some(b) = &w.backup {
             kept.push(manifest::relative(project, b));

@@ -251,7 +251,10 @@ fn apply_then_rollback_restores_the_newest_backup() {
     assert_eq!(mode(&f), 0o640);
     // The .env the apply created is moved aside, not deleted: its values stay readable.
     assert!(!dir.join(".env").exists());
-    assert!(err.contains("removed .env (the apply created it), moved to ./.env.bak-"), "{err}");
+    assert!(
+        err.contains("removed .env (the apply created it), moved to ./.env.bak-"),
+        "{err}"
+    );
     let aside: Vec<String> = listing(dir)
         .into_iter()
         .filter(|n| n.starts_with(".env.bak-"))

@@ -9,7 +9,7 @@ use crate::compose::kafka::{self, ListenerVar, Plan, PrunedListener};
 use crate::compose::ports::Exposure;
 use crate::compose::Service;
 use crate::profile::KafkaAction;
-use crate::yaml::{ops, Applicability, Change, Fix, NodeId, NodeKind, Path, Value, Yaml};
+use crate::yaml::{ops, Applicability, Change, Edit, Fix, NodeId, NodeKind, Path, Value, Yaml};
 
 /// The rule.
 pub struct KafkaHostListener;
@@ -37,6 +37,10 @@ each value's separator style, and remove the `ports:` item that published it (th
 too when it becomes empty). `loopback`: keep the listener and bind its published port to \
 127.0.0.1. Inter-broker and controller listeners are never removed; a fix that would leave \
 settings naming a missing listener, or a protocol map entry without listener, is refused.\n\
+A broker with no host-facing listener that still publishes a port in 9092-9094 that no \
+listener uses nor any setting names, while its protocol map keeps an entry for a listener that \
+no longer exists (a host listener removed by hand, as in the OpenBMP stack), gets that port and \
+the stale entry removed (`loopback`: the port bound to 127.0.0.1 instead).\n\
 If a PLAINTEXT listener stays published beyond the host, use SASL_SSL on it: \
 `SASL_SSL://${HOST_IP}:9092` with `SASL_SSL:SASL_SSL` in the protocol map, \
 `KAFKA_SASL_ENABLED_MECHANISMS: SCRAM-SHA-512` and keystore/truststore settings.",
@@ -284,7 +288,7 @@ fn analyze(ctx: &Ctx<'_>, svc: &Service) -> Option<Analysis> {
         }
     };
     if facing.is_empty() {
-        return None;
+        return unused_ports(ctx, svc, &vars, finding);
     }
     let mut names: Vec<String> = Vec::new();
     for l in &facing {
@@ -419,42 +423,10 @@ fn analyze(ctx: &Ctx<'_>, svc: &Service) -> Option<Analysis> {
                 };
                 return refuse(finding, why);
             }
-            let mut edits = Vec::new();
-            let mut changes = Vec::new();
-            for ve in &plan.edits {
-                let v = &vars[ve.index];
-                if !v.editable {
-                    return refuse(
-                        finding,
-                        format!(
-                            "`{}` is shared through an anchor or alias; edit it there",
-                            v.key
-                        ),
-                    );
-                }
-                let r = if v.list_form {
-                    let off = v.key.len() + 1;
-                    ops::rewrite_in_scalar(y, v.node, off..off + ve.old.len(), &ve.new).map(|e| {
-                        (
-                            e,
-                            Change::Set(
-                                v.path.clone(),
-                                Value::str(format!("{}={}", v.key, ve.new)),
-                            ),
-                        )
-                    })
-                } else {
-                    ops::replace_scalar(y, v.node, &ve.new, ops::Quote::Keep)
-                        .map(|e| (e, Change::Set(v.path.clone(), Value::str(ve.new.clone()))))
-                };
-                match r {
-                    Ok((e, c)) => {
-                        edits.push(e);
-                        changes.push(c);
-                    }
-                    Err(why) => return refuse(finding, why),
-                }
-            }
+            let (mut edits, mut changes) = match var_edits(y, &vars, &plan) {
+                Ok(x) => x,
+                Err(why) => return refuse(finding, why),
+            };
             let pruned_names: Vec<String> = plan.pruned.iter().map(|p| p.name.clone()).collect();
             let owned = matching_ports(&plan, port_items);
             if let (Some((setting, _)), false) = (&ports, owned.is_empty()) {
@@ -500,6 +472,261 @@ fn analyze(ctx: &Ctx<'_>, svc: &Service) -> Option<Analysis> {
             Some(Analysis { finding, owned })
         }
     }
+}
+
+/// The edits and changes that give the variables of `vars` the values `plan` computed.
+fn var_edits(y: &Yaml, vars: &[EnvVar], plan: &Plan) -> Result<(Vec<Edit>, Vec<Change>), String> {
+    let mut edits = Vec::new();
+    let mut changes = Vec::new();
+    for ve in &plan.edits {
+        let v = &vars[ve.index];
+        if !v.editable {
+            return Err(format!(
+                "`{}` is shared through an anchor or alias; edit it there",
+                v.key
+            ));
+        }
+        let (e, c) = if v.list_form {
+            let off = v.key.len() + 1;
+            let e = ops::rewrite_in_scalar(y, v.node, off..off + ve.old.len(), &ve.new)?;
+            let c = Change::Set(v.path.clone(), Value::str(format!("{}={}", v.key, ve.new)));
+            (e, c)
+        } else {
+            let e = ops::replace_scalar(y, v.node, &ve.new, ops::Quote::Keep)?;
+            (e, Change::Set(v.path.clone(), Value::str(ve.new.clone())))
+        };
+        edits.push(e);
+        changes.push(c);
+    }
+    Ok((edits, changes))
+}
+
+/// A broker with no host-facing listener that still publishes a port no listener uses (the
+/// OpenBMP stack after its host listener was commented out: `9092:9092` stays, and
+/// `PLAINTEXT_HOST` survives only in the protocol map). The port publishes nothing the stack
+/// needs: drop it (with the stale map entries) rather than bind it to loopback.
+fn unused_ports(
+    ctx: &Ctx<'_>,
+    svc: &Service,
+    vars: &[EnvVar],
+    mut finding: Finding,
+) -> Option<Analysis> {
+    let y = ctx.y;
+    let tuples: Vec<(ListenerVar, &str)> = vars.iter().map(|v| (v.var, v.value.as_str())).collect();
+    let mut listeners = Vec::new();
+    for (v, value) in &tuples {
+        if matches!(v, ListenerVar::Listeners | ListenerVar::AdvertisedListeners) {
+            listeners.extend(kafka::parse_listeners(value).ok()?);
+        }
+    }
+    if listeners.is_empty() {
+        return None;
+    }
+    let (setting, items) = public_port::read_ports(y, svc)?;
+    // A port is used when a listener binds or advertises it, or any setting of the service
+    // names it (JMX, metrics): only a port nothing mentions is dropped.
+    let env_numbers: Vec<&str> = vars_values(y, svc);
+    let unused: Vec<usize> = items
+        .iter()
+        .filter(|it| {
+            matches!(
+                it.exposure(),
+                Some(Exposure::AllInterfaces | Exposure::SpecificIp)
+            )
+        })
+        .filter(|it| {
+            it.published_target().is_some_and(|(_, t)| {
+                !listeners.iter().any(|l| l.port.as_deref() == Some(t))
+                    && !env_numbers.iter().any(|n| *n == t)
+            })
+        })
+        .map(|it| it.index)
+        .collect();
+    if unused.is_empty() {
+        return None;
+    }
+    let mut named: Vec<String> = Vec::new();
+    for (v, value) in &tuples {
+        if matches!(
+            v,
+            ListenerVar::InterBrokerName | ListenerVar::ControllerNames
+        ) {
+            named.extend(kafka::parse_names(value).ok()?);
+        }
+    }
+    let mut stale: Vec<String> = Vec::new();
+    for (v, value) in &tuples {
+        if *v != ListenerVar::ProtocolMap {
+            continue;
+        }
+        for e in kafka::parse_protocol_map(value).ok()? {
+            let used = listeners
+                .iter()
+                .any(|l| l.name.eq_ignore_ascii_case(&e.name))
+                || named.iter().any(|n| n.eq_ignore_ascii_case(&e.name));
+            if !used && !stale.iter().any(|s| s.eq_ignore_ascii_case(&e.name)) {
+                stale.push(e.name);
+            }
+        }
+    }
+    // Only the trace of a removed host listener: a protocol-map entry that names no listener,
+    // and a port in the range host listeners use (9092-9094). Any other port may be a REST or
+    // metrics endpoint this rule knows nothing of; public-port binds it to loopback.
+    if stale.is_empty() {
+        return None;
+    }
+    let unused: Vec<usize> = unused
+        .into_iter()
+        .filter(|&i| {
+            items[i]
+                .published_target()
+                .and_then(|(_, t)| t.parse::<u16>().ok())
+                .is_some_and(|t| (9092..=9094).contains(&t))
+        })
+        .collect();
+    if unused.is_empty() {
+        return None;
+    }
+    let labels: Vec<String> = unused.iter().map(|&i| items[i].label()).collect();
+    finding.message = format!(
+        "Kafka service `{}` publishes port(s) {} that no listener uses{}",
+        svc.name,
+        labels
+            .iter()
+            .map(|l| format!("`{l}`"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        if stale.is_empty() {
+            String::new()
+        } else {
+            format!(" ({} is only in the protocol map)", stale.join(", "))
+        }
+    );
+    finding.at = y.node(items[unused[0]].node).span.start;
+    let refuse = |mut finding: Finding, why: String| {
+        finding.note = Some(format!("no automatic fix: {why}"));
+        Some(Analysis {
+            finding,
+            owned: Vec::new(),
+        })
+    };
+    if unused.iter().any(|&i| items[i].is_alias) {
+        return refuse(finding, "the port item is an alias".into());
+    }
+    match ctx.profile.kafka_action() {
+        KafkaAction::Keep => {
+            finding.severity = Severity::Info;
+            finding.note = Some("kept by the profile".into());
+            Some(Analysis {
+                finding,
+                owned: Vec::new(),
+            })
+        }
+        KafkaAction::Loopback => {
+            let mut per_item = BTreeMap::new();
+            for &i in &unused {
+                match public_port::loopback_edit(y, &items[i], &svc.path.key("ports").index(i)) {
+                    Ok(Some((e, c))) => {
+                        per_item.insert(i, ItemEdit::Rewrite(e, c));
+                    }
+                    Ok(None) => {}
+                    Err(why) => return refuse(finding, why),
+                }
+            }
+            if per_item.is_empty() {
+                return None;
+            }
+            match public_port::list_edits(y, svc, &setting, &per_item) {
+                Ok((edits, changes)) => {
+                    finding.fix = Some(Fix::new(
+                        ID,
+                        "Bind the unused published port to 127.0.0.1".to_string(),
+                        Applicability::Review,
+                        edits,
+                        changes,
+                        finding.at,
+                    ));
+                    let owned = per_item.keys().copied().collect();
+                    Some(Analysis { finding, owned })
+                }
+                Err(why) => refuse(finding, why),
+            }
+        }
+        KafkaAction::Drop => {
+            let plan = match kafka::plan_prune(&tuples, &stale) {
+                Ok(p) => p,
+                Err(e) => return refuse(finding, e.0),
+            };
+            let (mut edits, mut changes) = match var_edits(y, vars, &plan) {
+                Ok(x) => x,
+                Err(why) => return refuse(finding, why),
+            };
+            let per_item: BTreeMap<usize, ItemEdit> =
+                unused.iter().map(|&i| (i, ItemEdit::Drop)).collect();
+            match public_port::list_edits(y, svc, &setting, &per_item) {
+                Ok((e, c)) => {
+                    edits.extend(e);
+                    changes.extend(c);
+                }
+                Err(why) => return refuse(finding, why),
+            }
+            let removed_map = !plan.edits.is_empty();
+            finding.fix = Some(Fix::new(
+                ID,
+                format!(
+                    "Remove the unused port {}{}",
+                    labels.join(", "),
+                    if removed_map {
+                        format!(" and the stale protocol-map entry {}", stale.join(", "))
+                    } else {
+                        String::new()
+                    }
+                ),
+                Applicability::Review,
+                edits,
+                changes,
+                finding.at,
+            ));
+            Some(Analysis {
+                finding,
+                owned: unused,
+            })
+        }
+    }
+}
+
+/// Every number that appears in the service's environment values (ports named by settings).
+fn vars_values<'y>(y: &'y Yaml, svc: &Service) -> Vec<&'y str> {
+    let mut out = Vec::new();
+    let Some(setting) = svc.get(y, "environment") else {
+        return out;
+    };
+    let mut push = |text: &'y str| {
+        out.extend(
+            text.split(|c: char| !c.is_ascii_digit())
+                .filter(|t| !t.is_empty()),
+        );
+    };
+    match &y.node(setting.resolved).kind {
+        NodeKind::Seq { items } => {
+            for &i in items {
+                if let Some(t) = y.scalar(y.resolve(i)) {
+                    if let Some((_, v)) = t.split_once('=') {
+                        push(v);
+                    }
+                }
+            }
+        }
+        NodeKind::Map { entries } => {
+            for e in entries {
+                if let Some(t) = y.scalar(y.resolve(e.value)) {
+                    push(t);
+                }
+            }
+        }
+        _ => {}
+    }
+    out
 }
 
 /// The `ports:` items of `svc` that this rule's fix edits (removes or rebinds), so

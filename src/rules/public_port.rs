@@ -41,8 +41,8 @@ sources above it; an appended rule could land after the chain's final RETURN), e
   iptables -I DOCKER-USER -p tcp --dport 5000 -j DROP\n\
   iptables -I DOCKER-USER -p tcp --dport 5000 -s 10.100.0.0/24 -j RETURN\n\
 Interpolated host IPs (`${BIND}:80:80`) and `network_mode: host` are reported for review, not \
-rewritten. A port that `kafka-host-listener` removes or rebinds (when that rule is enabled in \
-the profile) is left to it.",
+rewritten. A port that `kafka-host-listener` removes or rebinds is left to it when that rule \
+runs too (not with `--select public-port` alone, nor when it is ignored).",
     breaks: "Clients outside the host (other machines, routers, a reverse proxy on another \
 host) can no longer connect. Use `keep` for ports that must stay reachable and firewall them.",
     applicability: Applicability::Review,
@@ -318,6 +318,8 @@ impl Rule for PublicPort {
 
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         let y = ctx.y;
+        // The plan's profile says whether kafka-host-listener runs in this run (not only
+        // whether the profile enables it): never defer to a rule that is not selected.
         let kafka_on = ctx.profile.rules.enabled(super::kafka_host_listener::ID) == Some(true);
         for svc in ctx.services(ID) {
             if svc

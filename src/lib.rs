@@ -13,6 +13,7 @@ pub mod diff;
 pub mod engine;
 pub mod env;
 pub mod error;
+pub mod firewall;
 pub mod gitignore;
 pub mod lock;
 pub mod manifest;

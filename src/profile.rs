@@ -60,6 +60,9 @@ pub struct PublicPortOptions {
     /// operator checklist), e.g. `["10.100.0.0/24"]`.
     #[serde(default)]
     pub allow_from: Vec<String>,
+    /// The host's external interface for those firewall rules (`eth0`); unset: the interface
+    /// of the default route, found when the rules are installed.
+    pub external_interface: Option<String>,
 }
 
 /// What `kafka-host-listener` does with a host-facing listener.

@@ -2,7 +2,7 @@
 //!
 //! The layers, bottom up: [`yaml`] (spanned tree, edits, verification; knows nothing of
 //! Compose), [`compose`] (services and merge keys), [`rules`] (find problems, propose fixes),
-//! [`engine`] (one file: parse, run rules, apply, verify), [`cli`].
+//! [`engine`] (one file: parse, run rules, [`suppress`], apply, verify), [`cli`].
 
 pub mod apply;
 pub mod checklist;
@@ -17,4 +17,5 @@ pub mod profile;
 pub mod provision;
 pub mod rules;
 pub mod secrets;
+pub mod suppress;
 pub mod yaml;

@@ -46,6 +46,7 @@ the profile) is left to it.",
     breaks: "Clients outside the host (other machines, routers, a reverse proxy on another \
 host) can no longer connect. Use `keep` for ports that must stay reachable and firewall them.",
     applicability: Applicability::Review,
+    severity: Severity::Medium,
     options:
         "[rules.public-port]\nenabled = true\naction = \"loopback\"   # loopback | drop | keep\n\n\
 [services.NAME]\nports = \"drop\"                        # every port of the service\n\

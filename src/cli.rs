@@ -9,7 +9,9 @@ use clap::{Args, Parser, Subcommand};
 use crate::engine::{self, FileResult, Plan};
 use crate::error::Error;
 use crate::profile::Profile;
-use crate::rules::{self, REGISTRY};
+use crate::report::{FailOn, Format};
+use crate::report::term::{ColorChoice, Style, Terminal};
+use crate::rules;
 
 const AFTER_HELP: &str = "\
 Workflow:
@@ -32,6 +34,10 @@ something, 2 error (bad input, bad profile, unreadable file, or a fix that faile
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Colour findings and diffs: `auto` (on a terminal, unless NO_COLOR is set), `always`,
+    /// `never`.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    color: ColorChoice,
 }
 
 #[derive(Debug, Subcommand)]
@@ -41,8 +47,14 @@ enum Command {
     /// The diff has `a/` and `b/` prefixes: apply it with `git apply` or `patch -p1`. Fixes
     /// marked `review` may change behaviour; the summary on stderr lists them.
     Diff(RunArgs),
-    /// List findings as `file:line:col rule-id message`; exit 1 when there is any.
-    Check(RunArgs),
+    /// List findings as `file:line:col: severity rule-id message`; exit 1 when one is at or
+    /// above `--fail-on` (default: low; info never fails).
+    ///
+    /// `--format json|sarif|github` for CI: JSON (docs/json-schema.json), SARIF 2.1.0 for code
+    /// scanning, or GitHub Actions annotations. A finding is accepted on purpose with a comment
+    /// `# compose-harden: ignore[RULE-ID] reason` at the end of its line, on the line above it,
+    /// or on its service's key line (whole service); a suppressed finding is never fixed.
+    Check(CheckArgs),
     /// List every rule id with a one-line summary.
     Rules {
         /// Print a Markdown table.
@@ -88,6 +100,18 @@ struct RunArgs {
     /// Largest input file accepted, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = engine::DEFAULT_MAX_SIZE)]
     max_size: u64,
+}
+
+#[derive(Debug, Args)]
+struct CheckArgs {
+    #[command(flatten)]
+    run: RunArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text, value_name = "FORMAT")]
+    format: Format,
+    /// Exit 1 when a finding is at this severity or above (`none`: report only).
+    #[arg(long, value_enum, default_value_t = FailOn::Low, value_name = "LEVEL")]
+    fail_on: FailOn,
 }
 
 /// The Compose files to work on: `-f`, else `COMPOSE_FILE`, else the default names.
@@ -173,12 +197,17 @@ fn report_errors(errors: &[Error], err: &mut dyn Write) {
     }
 }
 
-fn cmd_diff(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, Error> {
+fn cmd_diff(
+    args: &RunArgs,
+    style: Style,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<i32, Error> {
     let run = run_files(args)?;
     let (mut fixed, mut review, mut manual, mut held) = (0, 0, 0, 0);
     for r in &run.results {
         let d = r.diff();
-        if out.write_all(d.as_bytes()).is_err() {
+        if crate::report::term::write_diff(&d, style, out).is_err() {
             return Ok(0);
         }
         for &i in &r.applied {
@@ -398,43 +427,23 @@ fn cmd_rollback(a: &RollbackArgs, err: &mut dyn Write) -> Result<i32, Error> {
 
 // ---- end apply / rollback ----
 
-fn cmd_check(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, Error> {
-    let run = run_files(args)?;
-    let mut count = 0;
-    for r in &run.results {
-        for f in &r.findings {
-            count += 1;
-            let (line, col) = r.yaml.line_col(f.at);
-            let fix = match &f.fix {
-                Some(x) => format!("fix: {}", x.applicability.as_str()),
-                None => "no automatic fix".to_string(),
-            };
-            let note = f
-                .note
-                .as_deref()
-                .map(|n| format!(" — {n}"))
-                .unwrap_or_default();
-            if writeln!(
-                out,
-                "{}:{line}:{col}: {} [{}] {} ({fix}){note}",
-                r.path,
-                f.rule,
-                f.severity.as_str(),
-                f.message
-            )
-            .is_err()
-            {
-                return Ok(if count > 0 { 1 } else { 0 });
-            }
-        }
-    }
+fn cmd_check(
+    args: &CheckArgs,
+    style: Style,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<i32, Error> {
+    let run = run_files(&args.run)?;
+    let report = crate::report::Report::new(&run.results, &args.run.profile);
+    let failing = report.failing(args.fail_on);
     if !run.results.is_empty() {
-        let _ = writeln!(err, "{count} finding(s)");
+        // A closed pipe (`check | head`) is not an error of the run.
+        let _ = crate::report::write(&report, args.format, args.fail_on, style, out, err);
     }
     report_errors(&run.errors, err);
     Ok(if !run.errors.is_empty() {
         2
-    } else if count > 0 {
+    } else if failing > 0 {
         1
     } else {
         0
@@ -446,7 +455,7 @@ fn cmd_rules(markdown: bool, out: &mut dyn Write) -> i32 {
         let _ = write!(out, "{}", rules::markdown_reference());
         return 0;
     }
-    for r in REGISTRY {
+    for r in rules::all() {
         let m = r.meta();
         let _ = if markdown {
             writeln!(
@@ -459,8 +468,9 @@ fn cmd_rules(markdown: bool, out: &mut dyn Write) -> i32 {
         } else {
             writeln!(
                 out,
-                "{:<22} {:<7} {}",
+                "{:<22} {:<8} {:<7} {}",
                 m.id,
+                m.severity.as_str(),
                 m.applicability.as_str(),
                 m.summary
             )
@@ -469,8 +479,18 @@ fn cmd_rules(markdown: bool, out: &mut dyn Write) -> i32 {
     0
 }
 
-/// Run the command line `args`, writing to `out` and `err`; returns the exit code.
+/// Run the command line `args`, writing to `out` and `err` (neither a terminal); returns the
+/// exit code.
 pub fn run<I, T>(args: I, out: &mut dyn Write, err: &mut dyn Write) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    run_on(args, out, err, Terminal::default())
+}
+
+/// [`run`], with `out` being `term` (colour and wrapping follow it).
+pub fn run_on<I, T>(args: I, out: &mut dyn Write, err: &mut dyn Write, term: Terminal) -> i32
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
@@ -487,9 +507,10 @@ where
             return code;
         }
     };
+    let style = Style::new(cli.color, term);
     let result = match &cli.command {
-        Command::Diff(a) => cmd_diff(a, out, err),
-        Command::Check(a) => cmd_check(a, out, err),
+        Command::Diff(a) => cmd_diff(a, style, out, err),
+        Command::Check(a) => cmd_check(a, style, out, err),
         Command::Rules { markdown } => Ok(cmd_rules(*markdown, out)),
         Command::Env(a) => cmd_env(a, err),
         Command::Apply(a) => cmd_apply(a, out, err),

@@ -2,7 +2,8 @@
 //!
 //! The layers, bottom up: [`yaml`] (spanned tree, edits, verification; knows nothing of
 //! Compose), [`compose`] (services and merge keys), [`rules`] (find problems, propose fixes),
-//! [`engine`] (one file: parse, run rules, [`suppress`], apply, verify), [`cli`].
+//! [`engine`] (one file: parse, run rules, [`suppress`], apply, verify), [`report`] (the only code
+//! that prints findings), [`cli`].
 
 pub mod apply;
 pub mod checklist;
@@ -16,6 +17,7 @@ pub mod patch;
 pub mod profile;
 pub mod provision;
 pub mod rules;
+pub mod report;
 pub mod secrets;
 pub mod suppress;
 pub mod yaml;

@@ -38,12 +38,17 @@ pub struct Directive {
     /// Bytes whose findings it covers: the target line, or the whole service when the target
     /// line holds a service's key.
     pub scope: Range<usize>,
+    /// The service whose mapping holds the target line (key start to end of its mapping):
+    /// findings about the whole service (reported at its key) are covered from any of its lines.
+    pub service: Option<Range<usize>>,
     /// Why the directive does not apply (no reason, unknown rule, bad syntax); `None` when valid.
     pub problem: Option<String>,
 }
 
 /// Every `# compose-harden:` comment of the file, with its scope: a comment after code covers
-/// that line; a comment on a line of its own covers the next line that is not blank or a comment.
+/// that line; a comment on a line of its own covers the next line that is not blank or a comment;
+/// on a service's key line it covers the whole service. Findings about a whole service (reported
+/// at its key, e.g. `privileged`) are also covered from any line of that service.
 pub fn directives(y: &Yaml, compose: &Compose) -> Vec<Directive> {
     let t = &y.text;
     let mut scalars: Option<Vec<Range<usize>>> = None;
@@ -70,12 +75,14 @@ pub fn directives(y: &Yaml, compose: &Compose) -> Vec<Directive> {
         let target = if own_line { next_code_line(t, le) } else { ls };
         let scope = service_scope(y, compose, target)
             .unwrap_or_else(|| target..text::line_end(t, target));
+        let service = enclosing_service(y, compose, target);
         let (rules, reason, problem) = parse(body);
         out.push(Directive {
             at: hash,
             rules,
             reason,
             scope,
+            service,
             problem,
         });
     }
@@ -169,6 +176,14 @@ fn service_scope(y: &Yaml, compose: &Compose, line: usize) -> Option<Range<usize
     })
 }
 
+/// The span (key to end of mapping) of the service whose definition holds byte `at`.
+fn enclosing_service(y: &Yaml, compose: &Compose, at: usize) -> Option<Range<usize>> {
+    compose.services.iter().filter(|s| !s.is_alias).find_map(|s| {
+        let r = y.node(s.key).span.start..y.node(s.node).span.end;
+        r.contains(&at).then_some(r)
+    })
+}
+
 /// The engine step after the rules ran: give findings their rule's severity, then take out
 /// the suppressed ones (returned) and add an `invalid-suppression` finding per malformed
 /// comment. Fixes of other places of a suppressed credential are held back (see below).
@@ -182,7 +197,9 @@ pub fn apply(y: &Yaml, compose: &Compose, findings: &mut Vec<Finding>) -> Vec<Su
     let mut kept = Vec::with_capacity(findings.len());
     for f in findings.drain(..) {
         let hit = ds.iter().find(|d| {
-            d.problem.is_none() && d.scope.contains(&f.at) && d.rules.iter().any(|r| r == f.rule)
+            d.problem.is_none()
+                && d.rules.iter().any(|r| r == f.rule)
+                && (d.scope.contains(&f.at) || d.service.as_ref().is_some_and(|s| s.start == f.at))
         });
         match hit {
             Some(d) => suppressed.push(Suppressed {
@@ -271,8 +288,9 @@ judge, so it suppresses nothing and is reported itself; so is one naming a rule 
 exist (a typo would otherwise hide nothing and look like it did).",
     fix: "No automatic fix. Write the reason after the brackets, fix the rule id, or remove the \
 comment. A suppression goes at the end of the finding's line, on a line of its own just above \
-it, or on the service's key line (then it covers the whole service). A suppressed finding is \
-never fixed; `check --format json|sarif` lists it as suppressed with its reason.",
+it, or on the service's key line (then it covers the whole service); a finding about a whole \
+service (reported at its key, like `privileged`) is also covered by a suppression on any line of \
+that service, e.g. on `privileged: true` itself. A suppressed finding is never fixed; `check --format json|sarif` lists it as suppressed with its reason.",
     breaks: "Nothing: it only reports.",
     applicability: Applicability::Review,
     severity: Severity::Low,

@@ -82,7 +82,6 @@ fn rule(m: &RuleMeta, base: Option<&str>) -> Value {
     }
     let mut r = json!({
         "id": m.id,
-        "name": pascal(m.id),
         "shortDescription": { "text": m.summary },
         "fullDescription": { "text": m.why.trim() },
         "help": { "text": text, "markdown": markdown },
@@ -95,6 +94,11 @@ fn rule(m: &RuleMeta, base: Option<&str>) -> Value {
             "severity": m.severity.as_str(),
         },
     });
+    // SARIF wants `name` to differ from `id` (a one-word id would give the same word).
+    let name = pascal(m.id);
+    if !name.eq_ignore_ascii_case(m.id) {
+        r["name"] = json!(name);
+    }
     if let Some(b) = base {
         r["helpUri"] = json!(format!("{b}#{}", m.id));
     }

@@ -81,6 +81,88 @@ enum Command {
     Apply(ApplyArgs),
     /// Restore the newest backup `apply` made of each Compose file (all or none).
     Rollback(RollbackArgs),
+    /// Write a commented starter profile from the current findings (ports to keep or bind to
+    /// loopback, capabilities per image, read-only candidates); never overwrites without
+    /// --force.
+    Init(InitArgs),
+    /// Print a shell completion script, e.g. `compose-harden completions bash >
+    /// ~/.local/share/bash-completion/completions/compose-harden`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), e.g. `compose-harden man > compose-harden.1`.
+    Man,
+}
+
+#[derive(Debug, Args)]
+struct InitArgs {
+    /// Compose file (repeatable). Default: like `docker compose`.
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    files: Vec<PathBuf>,
+    /// Where to write the profile. Default: `compose-harden.toml` beside the first Compose file.
+    #[arg(long, value_name = "PATH")]
+    output: Option<PathBuf>,
+    /// Overwrite an existing file.
+    #[arg(long)]
+    force: bool,
+    /// Largest input file accepted, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = engine::DEFAULT_MAX_SIZE)]
+    max_size: u64,
+}
+
+fn cmd_init(a: &InitArgs, err: &mut dyn Write) -> Result<i32, Error> {
+    let run = run_files(&RunArgs {
+        files: a.files.clone(),
+        profile: "baseline".into(),
+        select: Vec::new(),
+        ignore: Vec::new(),
+        max_size: a.max_size,
+    })?;
+    if let Some(e) = run.errors.into_iter().next() {
+        return Err(e);
+    }
+    let first = compose_files(&a.files)?.remove(0);
+    let path = a.output.clone().unwrap_or_else(|| {
+        first
+            .parent()
+            .unwrap_or(std::path::Path::new(""))
+            .join("compose-harden.toml")
+    });
+    let text = crate::init::starter_profile(&run.results);
+    let io = |m: String| Error::Io {
+        path: path.display().to_string(),
+        message: m,
+    };
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true);
+    if a.force {
+        opts.create(true).truncate(true);
+    } else {
+        opts.create_new(true);
+    }
+    let mut f = opts.open(&path).map_err(|e| {
+        io(if e.kind() == std::io::ErrorKind::AlreadyExists {
+            "already exists; pass --force to overwrite it, or --output PATH".into()
+        } else {
+            format!("cannot write the profile: {e}")
+        })
+    })?;
+    f.write_all(text.as_bytes())
+        .map_err(|e| io(format!("cannot write the profile: {e}")))?;
+    let p = path.display();
+    // A bare file name would be read as a built-in profile name.
+    let arg = if path.components().count() == 1 && path.is_relative() {
+        format!("./{p}")
+    } else {
+        p.to_string()
+    };
+    let _ = writeln!(
+        err,
+        "wrote {p}: review it, then `compose-harden diff --profile {arg}`"
+    );
+    Ok(0)
 }
 
 #[derive(Debug, Args)]
@@ -515,6 +597,19 @@ where
         Command::Env(a) => cmd_env(a, err),
         Command::Apply(a) => cmd_apply(a, out, err),
         Command::Rollback(a) => cmd_rollback(a, err),
+        Command::Init(a) => cmd_init(a, err),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(*shell, &mut Cli::command(), "compose-harden", out);
+            Ok(0)
+        }
+        Command::Man => {
+            use clap::CommandFactory;
+            clap_mangen::Man::new(Cli::command())
+                .render(out)
+                .map(|_| 0)
+                .or(Ok(0))
+        }
         Command::Explain { rule } => match rules::by_id(rule) {
             Some(r) => {
                 let _ = write!(out, "{}", rules::explain(r.meta()));

@@ -13,6 +13,7 @@ pub mod diff;
 pub mod engine;
 pub mod env;
 pub mod error;
+pub mod init;
 pub mod patch;
 pub mod profile;
 pub mod provision;

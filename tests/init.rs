@@ -49,3 +49,47 @@ fn completions_and_man_page() {
     assert!(out.starts_with(".ie") || out.contains(".TH compose-harden 1"), "{out}");
     assert!(out.contains("check") && out.contains("init"), "{out}");
 }
+
+/// The pre-commit entry checks each file given and exits with the worst result.
+#[test]
+fn pre_commit_entry_checks_each_file() {
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_compose-harden"));
+    let path = format!(
+        "{}:{}",
+        bin.parent().expect("bin dir").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let d = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(d.path().join("a")).expect("mkdir");
+    std::fs::write(
+        d.path().join("a/compose.yml"),
+        "services:\n  web:\n    image: nginx:1.27\n    read_only: true\n    tmpfs: [/tmp]\n    cap_drop: [ALL]\n    security_opt: [no-new-privileges:true]\n",
+    )
+    .expect("write");
+    std::fs::write(
+        d.path().join("docker-compose.yml"),
+        "services:\n  db:\n    image: postgres:16\n    privileged: true\n",
+    )
+    .expect("write");
+    let hook = support::root().join("scripts/pre-commit-check.sh");
+    let run = |args: &[&str]| {
+        std::process::Command::new("bash")
+            .arg(&hook)
+            .args(args)
+            .current_dir(d.path())
+            .env("PATH", &path)
+            .env_remove("COMPOSE_FILE")
+            .output()
+            .expect("run hook")
+    };
+    let o = run(&["--color=never", "a/compose.yml"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = run(&["a/compose.yml", "docker-compose.yml"]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("docker-compose.yml:2:3: critical privileged"), "{out}");
+    let o = run(&["--fail-on=none", "a/compose.yml", "docker-compose.yml"]);
+    assert_eq!(o.status.code(), Some(0));
+    let yaml = std::fs::read_to_string(support::root().join(".pre-commit-hooks.yaml")).unwrap();
+    assert!(yaml.contains("entry: scripts/pre-commit-check.sh"));
+}

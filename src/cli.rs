@@ -9,13 +9,14 @@ use clap::{Args, Parser, Subcommand};
 use crate::engine::{self, FileResult, Plan};
 use crate::error::Error;
 use crate::profile::Profile;
-use crate::report::{FailOn, Format};
 use crate::report::term::{ColorChoice, Style, Terminal};
+use crate::report::{FailOn, Format};
 use crate::rules;
 
 const AFTER_HELP: &str = "\
 Workflow:
-  1. compose-harden check                 list what is weak, with positions
+  0. compose-harden init                  optional: a commented starter profile from the findings
+  1. compose-harden check                 list what is weak, with positions and severities
   2. compose-harden diff > harden.diff     review the proposed change (nothing is written)
   3. compose-harden apply --patch harden.diff
                                           in a maintenance window: exactly the reviewed change,
@@ -25,8 +26,12 @@ Workflow:
 Files are found like `docker compose` finds them: -f (repeatable), else COMPOSE_FILE, else
 compose.yaml, compose.yml, docker-compose.yaml or docker-compose.yml in this directory.
 
-Exit codes: 0 success (diff: with or without changes; check: no finding), 1 check found
-something, 2 error (bad input, bad profile, unreadable file, or a fix that failed verification).";
+Exit codes: 0 success (diff: with or without changes; check: nothing at or above --fail-on),
+1 check found something at or above --fail-on (default low; info never fails), 2 error (bad
+input, bad profile, unreadable file, or a fix that failed verification).
+
+CI: check --format sarif|json|github; suppress a finding with a reason in the file:
+`# compose-harden: ignore[RULE-ID] reason` (see docs/ci.md).";
 
 /// Harden Docker Compose files with lossless, verified, reviewable edits.
 #[derive(Debug, Parser)]

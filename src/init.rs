@@ -155,8 +155,7 @@ read-only = true\ntmpfs = [{}]",
 /// A TOML key: bare when it can be, quoted otherwise.
 fn toml_key(k: &str) -> String {
     if !k.is_empty()
-        && k
-            .chars()
+        && k.chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
     {
         k.to_string()

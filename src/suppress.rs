@@ -73,8 +73,8 @@ pub fn directives(y: &Yaml, compose: &Compose) -> Vec<Directive> {
         let body = t[m + MARKER.len()..le].trim_end_matches('\r');
         let own_line = t[ls..hash].trim().is_empty();
         let target = if own_line { next_code_line(t, le) } else { ls };
-        let scope = service_scope(y, compose, target)
-            .unwrap_or_else(|| target..text::line_end(t, target));
+        let scope =
+            service_scope(y, compose, target).unwrap_or_else(|| target..text::line_end(t, target));
         let service = enclosing_service(y, compose, target);
         let (rules, reason, problem) = parse(body);
         out.push(Directive {
@@ -178,10 +178,14 @@ fn service_scope(y: &Yaml, compose: &Compose, line: usize) -> Option<Range<usize
 
 /// The span (key to end of mapping) of the service whose definition holds byte `at`.
 fn enclosing_service(y: &Yaml, compose: &Compose, at: usize) -> Option<Range<usize>> {
-    compose.services.iter().filter(|s| !s.is_alias).find_map(|s| {
-        let r = y.node(s.key).span.start..y.node(s.node).span.end;
-        r.contains(&at).then_some(r)
-    })
+    compose
+        .services
+        .iter()
+        .filter(|s| !s.is_alias)
+        .find_map(|s| {
+            let r = y.node(s.key).span.start..y.node(s.node).span.end;
+            r.contains(&at).then_some(r)
+        })
 }
 
 /// The engine step after the rules ran: give findings their rule's severity, then take out

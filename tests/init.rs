@@ -7,7 +7,11 @@ mod support;
 fn init_writes_a_profile_that_loads_and_never_overwrites() {
     let d = tempfile::tempdir().expect("tempdir");
     let f = d.path().join("docker-compose.yml");
-    std::fs::copy(support::root().join("examples/openbmp/docker-compose.yml"), &f).expect("copy");
+    std::fs::copy(
+        support::root().join("examples/openbmp/docker-compose.yml"),
+        &f,
+    )
+    .expect("copy");
     let f = f.to_string_lossy().into_owned();
     let (code, _, err) = support::run(&["init", "-f", &f]);
     assert_eq!(code, 0, "{err}");
@@ -16,9 +20,16 @@ fn init_writes_a_profile_that_loads_and_never_overwrites() {
     // Ports as loopback candidates (the Kafka port goes with its listener), known images' caps
     // and tmpfs, unknown images as commented questions.
     assert!(text.contains("[services.psql]\n"), "{text}");
-    assert!(text.contains("port-actions = { \"5432\" = \"loopback\" }"), "{text}");
-    assert!(text.contains("cap-add = [\"CHOWN\", \"DAC_OVERRIDE\", \"FOWNER\", \"SETGID\", \"SETUID\"]"));
-    assert!(text.contains("tmpfs = [\"/tmp\", \"/var/cache/nginx\", \"/var/run\"]"), "{text}");
+    assert!(
+        text.contains("port-actions = { \"5432\" = \"loopback\" }"),
+        "{text}"
+    );
+    assert!(text
+        .contains("cap-add = [\"CHOWN\", \"DAC_OVERRIDE\", \"FOWNER\", \"SETGID\", \"SETUID\"]"));
+    assert!(
+        text.contains("tmpfs = [\"/tmp\", \"/var/cache/nginx\", \"/var/run\"]"),
+        "{text}"
+    );
     assert!(text.contains("# `openbmp/collector:2.2.3` is not in the built-in image table"));
     assert!(!text.contains("\"9092\""), "{text}");
     let ps = p.to_string_lossy().into_owned();
@@ -30,11 +41,16 @@ fn init_writes_a_profile_that_loads_and_never_overwrites() {
     std::fs::write(&p, "# mine\n").expect("write");
     let (code, _, err) = support::run(&["init", "-f", &f]);
     assert_eq!(code, 2);
-    assert!(err.contains("already exists") && err.contains("--force"), "{err}");
+    assert!(
+        err.contains("already exists") && err.contains("--force"),
+        "{err}"
+    );
     assert_eq!(std::fs::read_to_string(&p).unwrap(), "# mine\n");
     let (code, _, err) = support::run(&["init", "-f", &f, "--force"]);
     assert_eq!(code, 0, "{err}");
-    assert!(std::fs::read_to_string(&p).unwrap().starts_with("# compose-harden profile"));
+    assert!(std::fs::read_to_string(&p)
+        .unwrap()
+        .starts_with("# compose-harden profile"));
 }
 
 #[test]
@@ -42,11 +58,17 @@ fn completions_and_man_page() {
     for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
         let (code, out, err) = support::run(&["completions", shell]);
         assert_eq!(code, 0, "{err}");
-        assert!(out.contains("compose-harden") && out.contains("fail-on"), "{shell}");
+        assert!(
+            out.contains("compose-harden") && out.contains("fail-on"),
+            "{shell}"
+        );
     }
     let (code, out, _) = support::run(&["man"]);
     assert_eq!(code, 0);
-    assert!(out.starts_with(".ie") || out.contains(".TH compose-harden 1"), "{out}");
+    assert!(
+        out.starts_with(".ie") || out.contains(".TH compose-harden 1"),
+        "{out}"
+    );
     assert!(out.contains("check") && out.contains("init"), "{out}");
 }
 
@@ -83,11 +105,19 @@ fn pre_commit_entry_checks_each_file() {
             .expect("run hook")
     };
     let o = run(&["--color=never", "a/compose.yml"]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let o = run(&["a/compose.yml", "docker-compose.yml"]);
     assert_eq!(o.status.code(), Some(1));
     let out = String::from_utf8_lossy(&o.stdout);
-    assert!(out.contains("docker-compose.yml:2:3: critical privileged"), "{out}");
+    assert!(
+        out.contains("docker-compose.yml:2:3: critical privileged"),
+        "{out}"
+    );
     let o = run(&["--fail-on=none", "a/compose.yml", "docker-compose.yml"]);
     assert_eq!(o.status.code(), Some(0));
     let yaml = std::fs::read_to_string(support::root().join(".pre-commit-hooks.yaml")).unwrap();

@@ -22,8 +22,14 @@ fn metadata(target: &str) -> Option<serde_json::Value> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     for offline in [true, false] {
         let mut c = Command::new(&cargo);
-        c.current_dir(env!("CARGO_MANIFEST_DIR"))
-            .args(["metadata", "--locked", "--format-version", "1", "--filter-platform", target]);
+        c.current_dir(env!("CARGO_MANIFEST_DIR")).args([
+            "metadata",
+            "--locked",
+            "--format-version",
+            "1",
+            "--filter-platform",
+            target,
+        ]);
         if offline {
             c.arg("--offline");
         }
@@ -38,10 +44,11 @@ fn metadata(target: &str) -> Option<serde_json::Value> {
 
 #[test]
 fn declared_msrv_covers_the_locked_dependencies() {
-    let manifest: toml::Table = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))
-        .expect("read Cargo.toml")
-        .parse()
-        .expect("Cargo.toml parses");
+    let manifest: toml::Table =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))
+            .expect("read Cargo.toml")
+            .parse()
+            .expect("Cargo.toml parses");
     let declared = manifest["package"]["rust-version"]
         .as_str()
         .expect("package.rust-version is declared");
@@ -72,7 +79,10 @@ fn declared_msrv_covers_the_locked_dependencies() {
             let p = packages[id];
             if let Some(rv) = p["rust_version"].as_str() {
                 if version(rv) > need.0 {
-                    need = (version(rv), format!("{} {} (rust-version {rv})", p["name"], p["version"]));
+                    need = (
+                        version(rv),
+                        format!("{} {} (rust-version {rv})", p["name"], p["version"]),
+                    );
                 }
             }
             for d in nodes[id]["deps"].as_array().unwrap() {

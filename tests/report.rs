@@ -19,7 +19,10 @@ fn snapshot(name: &str, got: &str) {
     }
     let want = std::fs::read_to_string(&path)
         .unwrap_or_else(|_| panic!("missing {} (run with UPDATE_GOLDEN=1)", path.display()));
-    assert_eq!(got, want, "{name} differs from its snapshot (UPDATE_GOLDEN=1 to review)");
+    assert_eq!(
+        got, want,
+        "{name} differs from its snapshot (UPDATE_GOLDEN=1 to review)"
+    );
 }
 
 fn check(args: &[&str]) -> (i32, String, String) {
@@ -39,7 +42,11 @@ fn assert_valid(v: &jsonschema::Validator, doc: &serde_json::Value, what: &str) 
         .iter_errors(doc)
         .map(|e| format!("{} at {}", e, e.instance_path()))
         .collect();
-    assert!(errors.is_empty(), "{what} does not match its schema:\n{}", errors.join("\n"));
+    assert!(
+        errors.is_empty(),
+        "{what} does not match its schema:\n{}",
+        errors.join("\n")
+    );
 }
 
 fn no_secrets(out: &str, what: &str) {
@@ -88,10 +95,7 @@ fn json_snapshot_matches_its_schema() {
     for f in doc["findings"].as_array().unwrap() {
         if f["rule"] == "hardcoded-secret" {
             for e in f["fix"]["edits"].as_array().into_iter().flatten() {
-                assert!(
-                    e["replacement"].as_str().unwrap().contains("${"),
-                    "{e}"
-                );
+                assert!(e["replacement"].as_str().unwrap().contains("${"), "{e}");
             }
         }
     }
@@ -216,7 +220,8 @@ fn fail_on_exit_codes_per_level() {
         let f = d.path().join(format!("{level}.yml"));
         std::fs::write(&f, yaml).expect("write");
         let f = f.to_string_lossy().into_owned();
-        let (code, out, err) = support::run(&["check", "-f", &f, "--select", rule, "--format", "json"]);
+        let (code, out, err) =
+            support::run(&["check", "-f", &f, "--select", rule, "--format", "json"]);
         let doc: serde_json::Value = serde_json::from_str(&out).expect("json");
         let sevs: Vec<&str> = doc["findings"]
             .as_array()
@@ -224,22 +229,32 @@ fn fail_on_exit_codes_per_level() {
             .iter()
             .map(|x| x["severity"].as_str().unwrap())
             .collect();
-        assert!(!sevs.is_empty() && sevs.iter().all(|s| s == level), "{rule}: {sevs:?}");
+        assert!(
+            !sevs.is_empty() && sevs.iter().all(|s| s == level),
+            "{rule}: {sevs:?}"
+        );
         assert_eq!(code, 1, "{rule}, default --fail-on low: {err}");
         let rank = order.iter().position(|l| l == level).unwrap();
         for (i, fail_on) in order.iter().enumerate() {
             let (code, _, err) =
                 support::run(&["check", "-f", &f, "--select", rule, "--fail-on", fail_on]);
             let want = if rank <= i { 1 } else { 0 };
-            assert_eq!(code, want, "{level} finding with --fail-on {fail_on}: {err}");
+            assert_eq!(
+                code, want,
+                "{level} finding with --fail-on {fail_on}: {err}"
+            );
         }
-        let (code, _, _) = support::run(&["check", "-f", &f, "--select", rule, "--fail-on", "none"]);
+        let (code, _, _) =
+            support::run(&["check", "-f", &f, "--select", rule, "--fail-on", "none"]);
         assert_eq!(code, 0, "--fail-on none");
     }
     // Info never fails: a port the profile keeps public.
     let f = d.path().join("info.yml");
-    std::fs::write(&f, "services:\n  app:\n    image: nginx:1.27\n    ports:\n      - \"80:80\"\n")
-        .expect("write");
+    std::fs::write(
+        &f,
+        "services:\n  app:\n    image: nginx:1.27\n    ports:\n      - \"80:80\"\n",
+    )
+    .expect("write");
     let p = d.path().join("keep.toml");
     std::fs::write(
         &p,
@@ -248,8 +263,15 @@ fn fail_on_exit_codes_per_level() {
     .expect("write");
     let f = f.to_string_lossy().into_owned();
     let p = p.to_string_lossy().into_owned();
-    let (code, out, err) =
-        support::run(&["check", "-f", &f, "--select", "public-port", "--profile", &p]);
+    let (code, out, err) = support::run(&[
+        "check",
+        "-f",
+        &f,
+        "--select",
+        "public-port",
+        "--profile",
+        &p,
+    ]);
     assert!(out.contains(" info public-port "), "{out}{err}");
     assert_eq!(code, 0, "info never fails: {out}{err}");
     // A bad level is a usage error.
@@ -288,7 +310,15 @@ fn apply_then_check_is_green_on_the_openbmp_example() {
     let f = f.to_string_lossy().into_owned();
     let (code, _, err) = support::run(&["apply", "-f", &f, "--profile", "openbmp"]);
     assert_eq!(code, 0, "apply: {err}");
-    let (code, out, err) = support::run(&["check", "-f", &f, "--profile", "openbmp", "--format", "json"]);
+    let (code, out, err) = support::run(&[
+        "check",
+        "-f",
+        &f,
+        "--profile",
+        "openbmp",
+        "--format",
+        "json",
+    ]);
     assert_eq!(code, 0, "check after apply: {out}\n{err}");
     let doc: serde_json::Value = serde_json::from_str(&out).expect("json");
     let left: Vec<(String, String)> = doc["findings"]
@@ -307,8 +337,12 @@ fn apply_then_check_is_green_on_the_openbmp_example() {
     // Exactly the profile's two deliberate decisions: the BMP port routers must reach, and the
     // traffic generator's NET_ADMIN.
     assert_eq!(left.len(), 2, "{left:?}");
-    assert!(left.iter().any(|(r, m)| r == "public-port" && m.contains("`5000:5000`")));
-    assert!(left.iter().any(|(r, m)| r == "dangerous-cap-add" && m.contains("NET_ADMIN")));
+    assert!(left
+        .iter()
+        .any(|(r, m)| r == "public-port" && m.contains("`5000:5000`")));
+    assert!(left
+        .iter()
+        .any(|(r, m)| r == "dangerous-cap-add" && m.contains("NET_ADMIN")));
     // And the diff is empty: nothing left that the profile would fix.
     let (code, diff, err) = support::run(&["diff", "-f", &f, "--profile", "openbmp"]);
     assert_eq!((code, diff.as_str()), (0, ""), "{err}");

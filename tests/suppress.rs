@@ -8,7 +8,10 @@ fn json(args: &[&str]) -> (i32, serde_json::Value) {
     let mut full = vec!["check", "--format", "json"];
     full.extend_from_slice(args);
     let (code, out, err) = support::run(&full);
-    (code, serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}")))
+    (
+        code,
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}")),
+    )
 }
 
 fn rules_of(v: &serde_json::Value) -> Vec<String> {
@@ -44,11 +47,22 @@ fn with_a_reason_the_finding_is_suppressed_and_not_fixed() {
     let (code, diff, err) = support::run(&["diff", "-f", &f, "--select", "privileged"]);
     assert_eq!((code, diff.as_str()), (0, ""), "{err}");
     // SARIF: the result carries `suppressions` and no fix.
-    let (_, out, _) = support::run(&["check", "-f", &f, "--select", "privileged", "--format", "sarif"]);
+    let (_, out, _) = support::run(&[
+        "check",
+        "-f",
+        &f,
+        "--select",
+        "privileged",
+        "--format",
+        "sarif",
+    ]);
     let sarif: serde_json::Value = serde_json::from_str(&out).expect("sarif");
     let r = &sarif["runs"][0]["results"][0];
     assert_eq!(r["suppressions"][0]["kind"], "inSource");
-    assert_eq!(r["suppressions"][0]["justification"], "lab host, tracked in OPS-12");
+    assert_eq!(
+        r["suppressions"][0]["justification"],
+        "lab host, tracked in OPS-12"
+    );
     assert!(r.get("fixes").is_none(), "{r}");
     // Text: the summary counts it.
     let (_, out, err) = support::run(&["check", "-f", &f, "--select", "privileged"]);
@@ -65,11 +79,20 @@ fn without_a_reason_it_suppresses_nothing_and_is_a_finding() {
     );
     let (code, doc) = json(&["-f", &f, "--select", "privileged"]);
     assert_eq!(code, 1);
-    assert_eq!(rules_of(&doc["findings"]), ["privileged", "invalid-suppression"]);
+    assert_eq!(
+        rules_of(&doc["findings"]),
+        ["privileged", "invalid-suppression"]
+    );
     let bad = &doc["findings"][1];
     assert_eq!(bad["severity"], "low");
-    assert_eq!((bad["line"].as_u64(), bad["column"].as_u64()), (Some(4), Some(23)));
-    assert!(bad["message"].as_str().unwrap().contains("no reason"), "{bad}");
+    assert_eq!(
+        (bad["line"].as_u64(), bad["column"].as_u64()),
+        (Some(4), Some(23))
+    );
+    assert!(
+        bad["message"].as_str().unwrap().contains("no reason"),
+        "{bad}"
+    );
     assert!(rules_of(&doc["suppressed"]).is_empty());
     // It is still fixed, as if the comment were not there.
     let (_, diff, _) = support::run(&["diff", "-f", &f, "--select", "privileged"]);
@@ -113,18 +136,31 @@ fn service_key_covers_the_service_and_own_line_covers_the_next_line() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| (f["rule"].as_str().unwrap().into(), f["line"].as_u64().unwrap()))
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().into(),
+                f["line"].as_u64().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(
         active,
-        [("cap-drop-all".to_string(), 3), ("public-port".to_string(), 10)],
+        [
+            ("cap-drop-all".to_string(), 3),
+            ("public-port".to_string(), 10)
+        ],
         "{doc}"
     );
     let mut sup: Vec<(String, u64)> = doc["suppressed"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| (f["rule"].as_str().unwrap().into(), f["line"].as_u64().unwrap()))
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().into(),
+                f["line"].as_u64().unwrap(),
+            )
+        })
         .collect();
     sup.sort();
     assert_eq!(

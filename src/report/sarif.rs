@@ -143,7 +143,7 @@ fn region(start: Pos, end: Pos) -> Value {
 fn result(i: &Item, index: usize) -> Value {
     let mut text = i.message.clone();
     if let Some(n) = &i.note {
-        text.push_str("\n");
+        text.push('\n');
         text.push_str(n);
     }
     let mut r = json!({

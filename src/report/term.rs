@@ -196,7 +196,10 @@ mod tests {
         assert_eq!(w.join(" "), t);
         assert_eq!(wrap(t, None), vec![t.to_string()]);
         let long = "a-very-long-word-without-any-space-at-all x";
-        assert_eq!(wrap(long, Some(20))[0], "a-very-long-word-without-any-space-at-all");
+        assert_eq!(
+            wrap(long, Some(20))[0],
+            "a-very-long-word-without-any-space-at-all"
+        );
     }
 
     #[test]
@@ -206,7 +209,10 @@ mod tests {
         write_diff(d, Style::default(), &mut out).unwrap();
         assert_eq!(out, d.as_bytes());
         let mut out = Vec::new();
-        let st = Style { color: true, width: None };
+        let st = Style {
+            color: true,
+            width: None,
+        };
         write_diff(d, st, &mut out).unwrap();
         let s = String::from_utf8(out).unwrap();
         assert!(s.contains("\u{1b}[") && s.ends_with('\n'), "{s:?}");

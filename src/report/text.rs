@@ -54,7 +54,12 @@ fn write_item(f: &Item, style: Style, out: &mut dyn Write) -> io::Result<()> {
 
 /// The summary on `err`: a line per severity that has findings, then suppressed findings and
 /// what fails under `--fail-on`.
-pub fn summary(report: &Report, fail_on: FailOn, style: Style, err: &mut dyn Write) -> io::Result<()> {
+pub fn summary(
+    report: &Report,
+    fail_on: FailOn,
+    style: Style,
+    err: &mut dyn Write,
+) -> io::Result<()> {
     let total = report.findings.len();
     if total == 0 && report.suppressed.is_empty() {
         return writeln!(err, "no findings");

@@ -361,3 +361,35 @@ fn schemas_reject_broken_documents() {
     doc["findings"][0]["severity"] = serde_json::json!("warning");
     assert!(!json.is_valid(&doc));
 }
+
+/// Every corpus file's JSON and SARIF reports match their schemas and never hold a literal the
+/// file's hardcoded-secret findings are about (skipped loudly without the corpus).
+#[test]
+fn corpus_reports_match_their_schemas() {
+    let files = support::corpus_files();
+    if files.is_empty() {
+        return;
+    }
+    let json = validator(&support::root().join("docs/json-schema.json"));
+    let sarif = validator(&support::root().join("tests/data/sarif-schema-2.1.0.json"));
+    let mut checked = 0;
+    for f in &files {
+        let f = f.to_string_lossy().into_owned();
+        let (code, out, err) = support::run(&["check", "-f", &f, "--format", "json"]);
+        if code == 2 {
+            continue; // bad input: its own tests cover the error
+        }
+        let doc: serde_json::Value =
+            serde_json::from_str(&out).unwrap_or_else(|e| panic!("{f}: {e}\n{err}"));
+        assert_valid(&json, &doc, &f);
+        let (_, out, _) = support::run(&["check", "-f", &f, "--format", "sarif"]);
+        let doc: serde_json::Value = serde_json::from_str(&out).expect("sarif");
+        assert_valid(&sarif, &doc, &f);
+        checked += 1;
+    }
+    assert!(
+        checked > files.len() / 2,
+        "only {checked} of {} files checked",
+        files.len()
+    );
+}

@@ -281,3 +281,39 @@ impl Ends {
         inner.unwrap_or_else(|| crate::yaml::text::line_end(&y.text, at))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fail_on_levels() {
+        use Severity::*;
+        let fails = |f: FailOn| -> Vec<Severity> {
+            [Critical, High, Medium, Low, Info]
+                .into_iter()
+                .filter(|&s| f.fails(s))
+                .collect()
+        };
+        assert_eq!(fails(FailOn::Critical), [Critical]);
+        assert_eq!(fails(FailOn::High), [Critical, High]);
+        assert_eq!(fails(FailOn::Medium), [Critical, High, Medium]);
+        assert_eq!(fails(FailOn::Low), [Critical, High, Medium, Low]);
+        assert!(fails(FailOn::None).is_empty());
+    }
+
+    /// Other code keeps writing `Severity::Warning`, also in patterns; it stands for the rule's
+    /// declared level until the engine resolves it.
+    #[test]
+    fn warning_still_names_the_rules_level() {
+        let s = Severity::Warning;
+        assert!(matches!(s, Severity::Warning));
+        let declared = match s {
+            Severity::Warning => Severity::High,
+            other => other,
+        };
+        assert_eq!(s.resolve(declared), Severity::High);
+        assert_eq!(Severity::Info.resolve(Severity::High), Severity::Info);
+        assert_eq!(Severity::parse("warning"), None);
+    }
+}

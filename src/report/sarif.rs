@@ -245,4 +245,19 @@ mod tests {
         assert_eq!(artifact("./a b/c.yml")["uri"], "a%20b/c.yml");
         assert_eq!(artifact("/srv/x.yml")["uri"], "file:///srv/x.yml");
     }
+
+    #[test]
+    fn help_uris_point_at_the_sections_of_docs_rules_md() {
+        let doc = include_str!("../../docs/rules.md");
+        for r in rules::all() {
+            let m = r.meta();
+            let v = rule(m, Some("https://example.org/docs/rules.md"));
+            assert_eq!(
+                v["helpUri"],
+                format!("https://example.org/docs/rules.md#{}", m.id)
+            );
+            assert!(doc.contains(&format!("\n## {}\n", m.id)), "{}", m.id);
+            assert_eq!(v["properties"]["severity"], m.severity.as_str());
+        }
+    }
 }

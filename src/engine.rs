@@ -84,8 +84,10 @@ pub struct FileResult {
     pub compose: Compose,
     /// The verified output text (equal to the input when nothing applies).
     pub output: String,
-    /// Every finding, in file order.
+    /// Every finding, in file order (suppressed ones excepted).
     pub findings: Vec<Finding>,
+    /// Findings an inline `# compose-harden: ignore[…] reason` took out (never fixed).
+    pub suppressed: Vec<crate::suppress::Suppressed>,
     /// Indices into `findings` whose fix was applied.
     pub applied: Vec<usize>,
     /// Fixes held back or dropped.
@@ -205,6 +207,8 @@ pub fn process(plan: &Plan, display: &str, text: String) -> Result<FileResult, E
         crate::provision::compose_findings(&ctx, display, &mut findings);
     }
     findings.sort_by_key(|f| f.at);
+    // Severities from the rules' metadata; inline suppressions out (they are never fixed).
+    let suppressed = crate::suppress::apply(&yaml, &compose, &mut findings);
     let fixes: Vec<&crate::yaml::Fix> = findings.iter().filter_map(|f| f.fix.as_ref()).collect();
     let owners: Vec<usize> = findings
         .iter()
@@ -220,6 +224,7 @@ pub fn process(plan: &Plan, display: &str, text: String) -> Result<FileResult, E
         rejected: applied.rejected,
         edits: applied.edits,
         findings,
+        suppressed,
         yaml,
         compose,
     })

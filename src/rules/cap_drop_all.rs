@@ -35,6 +35,7 @@ NET_BIND_SERVICE; tools using raw sockets (ping, Scapy) need NET_RAW. Start the 
 its log for `Operation not permitted`, and add exactly that capability with \
 `[services.NAME] cap-add`.",
     applicability: Applicability::Review,
+    severity: Severity::Medium,
     options: "[rules.cap-drop-all]\nenabled = true\nimage-table = true   # add back the built-in \
 table's capabilities for known images\n\n[services.NAME]\ncap-add = [\"CHOWN\", \"SETUID\"]   # \
 what this service gets back (replaces the table)\n\n[images.\"openbmp/postgres\"]\ncap-add = \

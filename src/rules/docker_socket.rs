@@ -24,6 +24,7 @@ runners, Portainer), run it on a dedicated host or use rootless Docker, and trea
 as host-root. To accept it knowingly: `[services.NAME] ignore = [\"docker-socket\"]`.",
     breaks: "Nothing (report only).",
     applicability: Applicability::Review,
+    severity: Severity::Critical,
     options: "[rules.docker-socket]\nenabled = true\n\n[services.NAME]\nignore = [\"docker-socket\"]",
     before: "services:\n  traefik:\n    volumes:\n      - /var/run/docker.sock:/var/run/docker.sock:ro",
     after: "services:\n  socket-proxy:\n    image: tecnativa/docker-socket-proxy:0.2\n    environment:\n      CONTAINERS: 1\n    volumes:\n      - /var/run/docker.sock:/var/run/docker.sock:ro\n  traefik:\n    environment:\n      DOCKER_HOST: tcp://socket-proxy:2375",

@@ -25,6 +25,7 @@ For `pid: host` (monitoring agents), prefer the agent's container-aware mode. To
 knowingly: `[services.NAME] ignore = [\"host-namespace\"]`.",
     breaks: "Nothing (report only).",
     applicability: Applicability::Review,
+    severity: Severity::High,
     options: "[rules.host-namespace]\nenabled = true\n\n[services.NAME]\nignore = [\"host-namespace\"]",
     before: "services:\n  app:\n    network_mode: host",
     after: "services:\n  app:\n    ports:\n      - \"127.0.0.1:8080:8080\"",

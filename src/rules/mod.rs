@@ -21,22 +21,87 @@ pub mod sensitive_mount;
 pub mod unconfined;
 pub mod unpinned_image;
 
-/// How serious a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+/// How serious a finding is: `critical`, `high`, `medium`, `low` or `info`.
+///
+/// Each rule declares its level in [`RuleMeta::severity`] (the single source). A rule pushes
+/// [`Severity::Warning`] ("this rule's level") or [`Severity::Info`] (worth knowing, left as is
+/// on purpose, e.g. a port the profile keeps public); the engine resolves `Warning` to the
+/// rule's level after the rules run, so reports only ever see the five real levels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Severity {
-    /// Worth knowing; left as is on purpose (e.g. a port the profile keeps public).
+    /// Worth knowing; left as is on purpose (kept or accepted by the profile). Never fails a run.
     Info,
-    /// A hardening gap.
-    Warning,
+    /// Defence in depth with little direct exposure (resource limits, writable root filesystem).
+    Low,
+    /// A hardening gap an attacker inside a container, or on the network, can use.
+    Medium,
+    /// Direct exposure: credentials in the file, unauthenticated services reachable from outside,
+    /// weakened isolation.
+    High,
+    /// The container is as good as root on the host (`privileged`, runtime socket).
+    Critical,
+    /// "The rule's own level" (what [`Severity::Warning`] stands for); resolved by the engine.
+    #[doc(hidden)]
+    RuleDefault,
 }
 
 impl Severity {
-    /// `info` or `warning`.
+    /// A hardening gap at the rule's declared level ([`RuleMeta::severity`]).
+    #[allow(non_upper_case_globals)]
+    pub const Warning: Severity = Severity::RuleDefault;
+
+    /// The real levels, most serious first.
+    pub const LEVELS: [Severity; 5] = [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+        Severity::Info,
+    ];
+
+    /// `critical`, `high`, `medium`, `low`, `info` (`warning` for an unresolved level).
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::Info => "info",
-            Severity::Warning => "warning",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+            Severity::RuleDefault => "warning",
         }
+    }
+
+    /// The level named `s` (as `as_str` writes it).
+    pub fn parse(s: &str) -> Option<Severity> {
+        Severity::LEVELS.into_iter().find(|l| l.as_str() == s)
+    }
+
+    /// 0 (info) to 4 (critical); an unresolved level counts as medium.
+    pub fn rank(self) -> u8 {
+        match self {
+            Severity::Info => 0,
+            Severity::Low => 1,
+            Severity::Medium | Severity::RuleDefault => 2,
+            Severity::High => 3,
+            Severity::Critical => 4,
+        }
+    }
+
+    /// This level, with "the rule's level" replaced by `rule`'s declared one.
+    pub fn resolve(self, rule: Severity) -> Severity {
+        match self {
+            Severity::RuleDefault => rule,
+            s => s,
+        }
+    }
+}
+
+/// Give every finding that carries "the rule's level" ([`Severity::Warning`]) its rule's
+/// declared severity.
+pub fn resolve_severities(findings: &mut [Finding]) {
+    for f in findings {
+        let declared = by_id(f.rule).map_or(Severity::Medium, |r| r.meta().severity);
+        f.severity = f.severity.resolve(declared);
     }
 }
 
@@ -55,6 +120,9 @@ pub struct RuleMeta {
     pub breaks: &'static str,
     /// The fix's applicability.
     pub applicability: Applicability,
+    /// The level of the rule's findings (a finding may still say `Info` when the profile keeps
+    /// what it reports on purpose).
+    pub severity: Severity,
     /// Profile options of the rule.
     pub options: &'static str,
     /// Example before the fix.
@@ -174,14 +242,28 @@ pub static REGISTRY: &[&dyn Rule] = &[
     &dangerous_cap_add::DangerousCapAdd,
 ];
 
-/// The rule with id `id`.
+/// Checks the engine runs itself after the rules, whatever the profile selects (documented
+/// and explained like rules).
+pub static ENGINE_CHECKS: &[&dyn Rule] = &[&crate::suppress::InvalidSuppression];
+
+/// Every rule and engine check, in registry order.
+pub fn all() -> impl Iterator<Item = &'static dyn Rule> {
+    REGISTRY.iter().chain(ENGINE_CHECKS).copied()
+}
+
+/// The rule (or engine check) with id `id`.
 pub fn by_id(id: &str) -> Option<&'static dyn Rule> {
-    REGISTRY.iter().copied().find(|r| r.meta().id == id)
+    all().find(|r| r.meta().id == id)
 }
 
 /// Render a rule's documentation for `explain`.
 pub fn explain(meta: &RuleMeta) -> String {
-    let mut s = format!("{}: {}\n\n", meta.id, meta.summary);
+    let mut s = format!(
+        "{}: {}\n\nSeverity: {}\n\n",
+        meta.id,
+        meta.summary,
+        meta.severity.as_str()
+    );
     s.push_str(&format!(
         "What it checks and why\n  {}\n\n",
         indent(meta.why)
@@ -205,21 +287,27 @@ pub fn explain(meta: &RuleMeta) -> String {
 pub fn markdown_reference() -> String {
     let mut s = String::from(
         "# Rules\n\nGenerated from the rules' own documentation (`compose-harden rules --markdown`); \
-a test keeps this file in step with the code.\n\n| rule | fix | summary |\n|---|---|---|\n",
+a test keeps this file in step with the code.\n\n| rule | severity | fix | summary |\n|---|---|---|---|\n",
     );
-    for r in REGISTRY {
+    for r in all() {
         let m = r.meta();
         s.push_str(&format!(
-            "| [`{}`](#{}) | {} | {} |\n",
+            "| [`{}`](#{}) | {} | {} | {} |\n",
             m.id,
             m.id,
+            m.severity.as_str(),
             m.applicability.as_str(),
             m.summary
         ));
     }
-    for r in REGISTRY {
+    for r in all() {
         let m = r.meta();
-        s.push_str(&format!("\n## {}\n\n{}\n\n", m.id, m.summary));
+        s.push_str(&format!(
+            "\n## {}\n\n{}\n\n**Severity: {}.**\n\n",
+            m.id,
+            m.summary,
+            m.severity.as_str()
+        ));
         s.push_str(&format!("**What it checks and why.** {}\n\n", m.why.trim()));
         s.push_str(&format!(
             "**Fix ({}).** {}\n\n",

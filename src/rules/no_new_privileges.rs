@@ -23,6 +23,7 @@ that keeps the anchor's entries.",
     breaks: "Almost never: only images that rely on setuid binaries at run time (e.g. `sudo` or \
 `su` inside the container, some old entrypoints that switch user with a setuid helper).",
     applicability: Applicability::Safe,
+    severity: Severity::Medium,
     options: "[rules.no-new-privileges]\nenabled = true   # run the rule\n\n\
 [services.NAME]\nignore = [\"no-new-privileges\"]   # skip one service",
     before: "services:\n  web:\n    image: nginx:1.27",

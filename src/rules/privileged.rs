@@ -38,6 +38,7 @@ watch the log for `could not resize shared memory segment`\n\
 run nested containers (Docker-in-Docker, some VPN and monitoring agents). Those need a \
 specific `cap_add`, `devices:` entry or a redesign; the diff is marked `review`.",
     applicability: Applicability::Review,
+    severity: Severity::Critical,
     options: "[rules.privileged]\nenabled = true\nimage-table = true   # add back the built-in \
 table's capabilities for known images\n\n[services.psql]\ncap-add = [\"CHOWN\", \"SETUID\", \
 \"SETGID\", \"DAC_OVERRIDE\"]",

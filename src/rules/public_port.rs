@@ -54,6 +54,7 @@ runs too (not with `--select public-port` alone, nor when it is ignored).",
     breaks: "Clients outside the host (other machines, routers, a reverse proxy on another \
 host) can no longer connect. Use `keep` for ports that must stay reachable and firewall them.",
     applicability: Applicability::Review,
+    severity: Severity::Medium,
     options:
         "[rules.public-port]\nenabled = true\naction = \"loopback\"   # loopback | drop | keep\n\n\
 [services.NAME]\nports = \"drop\"                        # every port of the service\n\

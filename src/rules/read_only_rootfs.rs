@@ -31,6 +31,7 @@ and `tmpfs = [...]`.",
 caches, generated configuration (entrypoints that template config files into /etc), package \
 installs at start. Test each service individually.",
     applicability: Applicability::Review,
+    severity: Severity::Low,
     options: "[rules.read-only-rootfs]\nenabled = true\nimage-table = true   # edit services whose \
 image is in the built-in table without a profile entry\n\n[services.NAME]\nread-only = true   # \
 or false: never\ntmpfs = [\"/tmp\", \"/var/run\"]\n\n[images.\"openbmp/whois\"]\ntmpfs = \

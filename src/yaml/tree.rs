@@ -533,10 +533,7 @@ impl Yaml {
 fn scan_err(text: &str, lines: &LineIndex, c2b: &CharToByte, e: &ScanError) -> ParseError {
     let pos = c2b.get(e.marker().index());
     let (line, col) = lines.line_col(text, pos);
-    let mut message = e.info().to_string();
-    if message.contains("tabs disallowed") {
-        message.push_str(" (YAML indentation must use spaces, not tabs)");
-    }
+    let message = super::errors::explain(e.info());
     ParseError { line, col, message }
 }
 
@@ -630,7 +627,8 @@ fn build(full: &str, bom: usize, y: &mut Yaml, limits: Limits) -> Result<(), Par
     let mut last_end = bom;
     let mut alias_count = 0usize;
     let mut doc_root: Option<NodeId> = None;
-    let parser = Parser::new_from_str(src);
+    // Read like Docker Compose (yaml.v3): vendor/saphyr-parser/PATCHES.md.
+    let parser = Parser::new_from_str(src).compose_compatible(true);
     for ev in parser {
         let (event, span) = ev.map_err(|e| scan_err(full, &lines, &c2b, &e))?;
         let s = c2b.get(span.start.index());

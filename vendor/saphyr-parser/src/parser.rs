@@ -328,6 +328,17 @@ impl<'input, T: Input> Parser<'input, T> {
         }
     }
 
+    /// COMPOSE: read YAML the way Docker Compose's parser (Go's yaml.v3, a libyaml port) does:
+    /// no indentation inside flow collections, quoted continuation lines at any column, `#`
+    /// glued to a token, tabs as separation where yaml.v3 skips them (and refused where it
+    /// refuses them), one-line implicit keys in flow. Off by default (strict YAML 1.2).
+    /// See PATCHES.md.
+    #[must_use]
+    pub fn compose_compatible(mut self, on: bool) -> Self {
+        self.scanner.set_compose_compatible(on);
+        self
+    }
+
     /// Whether to keep tags across multiple documents when parsing.
     ///
     /// This behavior is non-standard as per the YAML specification but can be encountered in the

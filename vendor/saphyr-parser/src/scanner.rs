@@ -477,6 +477,8 @@ pub struct Scanner<'input, T> {
     /// If a plain scalar was terminated by a `#` comment on its line, we set this
     /// to detect an illegal multiline continuation on the following line.
     interrupted_plain_by_comment: Option<Marker>,
+    /// COMPOSE: read like yaml.v3 (see `Parser::compose_compatible` and PATCHES.md).
+    compose: bool,
     buf_leading_break: String,
     buf_trailing_breaks: String,
     buf_whitespaces: String,
@@ -503,6 +505,7 @@ impl<T: Input + Clone> Clone for Scanner<'_, T> {
             flow_mapping_started: self.flow_mapping_started.clone(),
             implicit_flow_mapping_states: self.implicit_flow_mapping_states.clone(),
             interrupted_plain_by_comment: self.interrupted_plain_by_comment,
+            compose: self.compose,
             buf_leading_break: self.buf_leading_break.clone(),
             buf_trailing_breaks: self.buf_trailing_breaks.clone(),
             buf_whitespaces: self.buf_whitespaces.clone(),
@@ -561,11 +564,17 @@ impl<'input, T: Input> Scanner<'input, T> {
             flow_mapping_started: vec![],
             implicit_flow_mapping_states: vec![],
             interrupted_plain_by_comment: None,
+            compose: false,
 
             buf_leading_break: String::new(),
             buf_trailing_breaks: String::new(),
             buf_whitespaces: String::new(),
         }
+    }
+
+    /// COMPOSE: switch the yaml.v3-compatible reading on or off (see PATCHES.md).
+    pub fn set_compose_compatible(&mut self, on: bool) {
+        self.compose = on;
     }
 
     /// Get a copy of the last error that was encountered, if any.
@@ -755,7 +764,11 @@ impl<'input, T: Input> Scanner<'input, T> {
             }
         }
 
-        if (self.mark.col as isize) < self.indent {
+        // COMPOSE(1): indentation is not significant inside a flow collection. yaml.v3 (and
+        // libyaml, PyYAML, ruamel) never compare a flow token's column with the enclosing
+        // block's indentation, so `test: [` … `]` with `]` under `test` is read. Upstream:
+        // saphyr-rs/saphyr#55, PRs #101 and #108.
+        if (!self.compose || self.flow_level == 0) && (self.mark.col as isize) < self.indent {
             return Err(ScanError::new_str(self.mark, "invalid indentation"));
         }
 
@@ -893,7 +906,18 @@ impl<'input, T: Input> Scanner<'input, T> {
                 // whitespaces outside of indentation.
                 // If a flow-style construct is in an indented block, its contents must still be
                 // indented. Also, tabs are allowed anywhere in it if it has no content.
+                // COMPOSE(6): in block context yaml.v3 never skips a tab where a token may start
+                // (a line's indentation, after `-`, `?`, or the `:` of a `?` key): it reports
+                // "found character that cannot start any token". Refuse the same files.
+                '\t' if self.compose && self.flow_level == 0 && self.simple_key_allowed => {
+                    return Err(ScanError::new_str(
+                        self.mark,
+                        "tabs disallowed here: a tab in block indentation or right after `-`, `?` or an explicit key's `:` (Docker Compose refuses it too); use spaces",
+                    ));
+                }
+                // COMPOSE(5): inside a flow collection tabs are separation, as in yaml.v3.
                 '\t' if self.is_within_block()
+                    && (!self.compose || self.flow_level == 0)
                     && self.leading_whitespace
                     && (self.mark.col as isize) < self.indent =>
                 {
@@ -986,9 +1010,20 @@ impl<'input, T: Input> Scanner<'input, T> {
     }
 
     fn skip_ws_to_eol(&mut self, skip_tabs: SkipTabs) -> Result<SkipTabs, ScanError> {
-        let (n_bytes, result) = self.input.skip_ws_to_eol(skip_tabs);
+        let (n_bytes, mut result) = self.input.skip_ws_to_eol(skip_tabs);
         self.mark.col += n_bytes;
         self.mark.index += n_bytes;
+        // COMPOSE(3): a `#` directly after a token (`]# c`, `"a"# c`, `,# c`, `|# c`) starts a
+        // comment, as in yaml.v3, which begins a comment at any `#` where a token may start
+        // (YAML 1.2 wants whitespace before it). The input refused it without consuming
+        // anything (no blank was skipped): skip the comment here. Plain scalars never end at a
+        // glued `#` (`x#y` stays one scalar).
+        if self.compose && result.is_err() && self.input.look_ch() == '#' {
+            let n = self.input.skip_while_non_breakz();
+            self.mark.col += n;
+            self.mark.index += n;
+            result = Ok(SkipTabs::Result(false, false));
+        }
         // Skipping stops at a byte order mark. Unless it starts the line, it's inside a document.
         if self.mark.col > 0 && self.input.look_ch() == '\u{FEFF}' {
             return Err(ScanError::new_str(
@@ -1618,6 +1653,18 @@ impl<'input, T: Input> Scanner<'input, T> {
 
         // generate BLOCK-SEQUENCE-START if indented
         self.roll_indent(mark.col, None, TokenType::BlockSequenceStart, mark);
+        // COMPOSE(6): yaml.v3 refuses a tab after `-` (spaces, then a tab, then anything):
+        // "found character that cannot start any token".
+        if self.compose {
+            self.skip_ws_to_eol(SkipTabs::No)?;
+        }
+        self.input.lookahead(1);
+        if self.compose && self.input.next_char_is('\t') {
+            return Err(ScanError::new_str(
+                self.mark,
+                "a tab after `-` (Docker Compose refuses it too); use a space",
+            ));
+        }
         let found_tabs = self.skip_ws_to_eol(SkipTabs::Yes)?.found_tabs();
         self.input.lookahead(2);
         if found_tabs && self.input.next_char_is('-') && is_blank_or_breakz(self.input.peek_nth(1))
@@ -2047,7 +2094,10 @@ impl<'input, T: Input> Scanner<'input, T> {
                 ));
             }
 
-            if (self.mark.col as isize) < self.indent {
+            // COMPOSE(2): no indentation check on a quoted scalar's continuation lines: yaml.v3
+            // reads `command: "a` / `b"` with `b` at or left of the key's column (only a
+            // document marker at column 0 ends the scalar, checked above).
+            if !self.compose && (self.mark.col as isize) < self.indent {
                 return Err(ScanError::new_str(
                     start_mark,
                     "invalid indentation in quoted scalar",
@@ -2073,7 +2123,12 @@ impl<'input, T: Input> Scanner<'input, T> {
                 if self.input.next_is_blank() {
                     // Consume a space or a tab character.
                     if leading_blanks {
-                        if self.input.peek() == '\t' && (self.mark.col as isize) < self.indent {
+                        // COMPOSE(2): leading tabs on a quoted scalar's continuation line are
+                        // folded away like spaces (yaml.v3), not refused as indentation.
+                        if !self.compose
+                            && self.input.peek() == '\t'
+                            && (self.mark.col as isize) < self.indent
+                        {
                             return Err(ScanError::new_str(
                                 self.mark,
                                 "tab cannot be used as indentation",
@@ -2296,7 +2351,9 @@ impl<'input, T: Input> Scanner<'input, T> {
         let indent = self.indent + 1;
         let start_mark = self.mark;
 
-        if self.flow_level > 0 && (start_mark.col as isize) < indent {
+        // COMPOSE(1): no "invalid indentation in flow construct" check: inside a flow collection
+        // a plain scalar may start at any column (yaml.v3 does not check it either).
+        if !self.compose && self.flow_level > 0 && (start_mark.col as isize) < indent {
             return Err(ScanError::new_str(
                 start_mark,
                 "invalid indentation in flow construct",
@@ -2401,6 +2458,15 @@ impl<'input, T: Input> Scanner<'input, T> {
                         self.buf_whitespaces.push(self.input.peek());
                         self.skip_blank();
                     } else if (self.mark.col as isize) < indent && self.input.peek() == '\t' {
+                        // COMPOSE(6): yaml.v3 refuses a tab in the indentation of the line after
+                        // a plain scalar even when the line is otherwise empty ("found a tab
+                        // character that violates indentation"); YAML 1.2 allows an empty one.
+                        if self.compose {
+                            return Err(ScanError::new_str(
+                                self.mark,
+                                "while scanning a plain scalar, found a tab in the indentation of the next line (Docker Compose refuses it too); use spaces or remove the tab",
+                            ));
+                        }
                         // Tabs in an indentation columns are allowed if and only if the line is
                         // empty. Skip to the end of the line.
                         self.skip_ws_to_eol(SkipTabs::Yes)?;
@@ -2547,7 +2613,11 @@ impl<'input, T: Input> Scanner<'input, T> {
 
         // Skip over ':'.
         self.skip_non_blank();
+        // COMPOSE(4): a tab after the `:` of a simple key, or inside a flow collection, is
+        // separation (`image:<TAB>x`, yaml-test-suite J3BT; yaml.v3 skips it). The heuristic
+        // below stays for the `:` of an explicit `?` key, where yaml.v3 refuses a tab.
         if self.input.look_ch() == '\t'
+            && (!self.compose || (!sk.possible && self.flow_level == 0))
             && !self.skip_ws_to_eol(SkipTabs::Yes)?.has_valid_yaml_ws()
             && (self.input.peek() == '-' || self.input.next_is_alpha())
         {
@@ -2558,6 +2628,14 @@ impl<'input, T: Input> Scanner<'input, T> {
         }
 
         if sk.possible {
+            // COMPOSE(7): yaml.v3 keeps an implicit key on one line in flow context too
+            // (`{A` / `: b}` is refused: "did not find expected ',' or '}'").
+            if self.compose && self.flow_level > 0 && sk.mark.line < start_mark.line {
+                return Err(ScanError::new_str(
+                    start_mark,
+                    "an implicit key and its `:` must be on one line (Docker Compose refuses this too); put the `:` right after the key",
+                ));
+            }
             // insert simple key
             let tok = Token(Span::empty(sk.mark), TokenType::Key);
             self.insert_token(sk.token_number - self.tokens_parsed, tok);

@@ -184,10 +184,28 @@ pub fn parse(text: String, display: &str) -> Result<(Yaml, Compose), Error> {
     Ok((y, compose))
 }
 
+/// The variables of the `.env` beside Compose file `path` (Compose reads the project
+/// directory's `.env`), for judging interpolated values; empty when there is none or it does
+/// not parse (the `env` command reports a broken `.env`).
+pub fn operator_env(path: &str) -> crate::compose::interp::Env {
+    let dir = Path::new(path).parent().unwrap_or(Path::new(""));
+    let Ok(text) = std::fs::read_to_string(dir.join(".env")) else {
+        return crate::compose::interp::Env::empty();
+    };
+    match crate::secrets::dotenv::DotEnv::parse(&text) {
+        Ok(d) => crate::compose::interp::Env::from_pairs(
+            d.keys()
+                .into_iter()
+                .filter_map(|k| d.get(k).map(|v| (k.to_string(), v.to_string()))),
+        ),
+        Err(_) => crate::compose::interp::Env::empty(),
+    }
+}
+
 /// Run `plan` on `text` (from file `display`).
 pub fn process(plan: &Plan, display: &str, text: String) -> Result<FileResult, Error> {
     let (yaml, compose) = parse(text, display)?;
-    let ctx = Ctx::new(&yaml, &compose, &plan.profile);
+    let ctx = Ctx::new(&yaml, &compose, &plan.profile).with_env(operator_env(display));
     let mut findings = Vec::new();
     for rule in &plan.rules {
         rule.check(&ctx, &mut findings);

@@ -3,7 +3,7 @@
 //! table, capability and image-name normalisation, and [`ServiceEdit`], which plans the edits
 //! that give one service new keys or list items without ever touching a shared anchor.
 
-use crate::compose::{Origin, Service};
+use crate::compose::{values, Origin, Service};
 use crate::yaml::{ops, render, Change, Edit, NewNode, NodeKind, Value, Yaml};
 
 /// What the built-in table knows about an image family.
@@ -239,6 +239,10 @@ impl<'a> ServiceEdit<'a> {
         let Some(s) = self.svc.get(y, key) else {
             return Ok(None);
         };
+        if values::is_reset(y, s.value) {
+            // `key: !reset …`: Compose reads the key as absent.
+            return Ok(None);
+        }
         if y.is_null(s.resolved) {
             return Err(format!("`{key}` is empty (null)"));
         }
@@ -281,6 +285,11 @@ impl<'a> ServiceEdit<'a> {
                 let (node, value) = list_node(&missing, self.flow);
                 self.new_keys.push((key.to_string(), node, value));
             }
+            Some(s) if values::is_reset(y, s.value) => {
+                let (e, v) = replace_reset(y, &s, key, &missing)?;
+                self.edits.push(e);
+                self.changes.push(Change::Set(self.svc.path.key(key), v));
+            }
             Some(s) if s.is_local() => {
                 let items: Vec<NewNode> = missing.iter().map(|m| NewNode::Str(m.clone())).collect();
                 let edit = ops::append_items(y, s.resolved, &items)
@@ -314,6 +323,16 @@ impl<'a> ServiceEdit<'a> {
         let y = self.y;
         let node = NewNode::Raw(raw.to_string());
         match self.svc.get(y, key) {
+            Some(s) if s.origin == Origin::Own && values::is_reset(y, s.value) => {
+                // `key: !reset …` reads as absent: write the value in its place.
+                if !s.is_local() {
+                    return Err(format!("`{key}` is an alias; no automatic fix"));
+                }
+                let e = ops::replace_node(y, s.value, raw)
+                    .map_err(|w| format!("cannot rewrite `{key}`: {w}"))?;
+                self.edits.push(e);
+                self.changes.push(Change::Set(self.svc.path.key(key), node.value()));
+            }
             Some(s) if s.origin == Origin::Own => {
                 if !s.is_local() {
                     return Err(format!("`{key}` is an alias; no automatic fix"));
@@ -395,6 +414,36 @@ pub fn replace_raw(
     }
 }
 
+/// Replace a `key: !reset …` list (Compose reads it as absent) with `!override [items]`: the
+/// items replace whatever another file or an `extends:` base gives the key, which is what the
+/// `!reset` asked for. A `!reset` merged from an anchor is refused: Compose drops the key
+/// whatever the service writes.
+pub fn replace_reset(
+    y: &Yaml,
+    s: &crate::compose::Setting,
+    key: &str,
+    items: &[String],
+) -> Result<(Edit, Value), String> {
+    if s.origin != Origin::Own || !s.is_local() {
+        return Err(format!(
+            "`{key}: !reset` comes from a merged anchor or an alias: Compose drops the key whatever the service sets; remove the `!reset` there"
+        ));
+    }
+    let (_, mut value) = list_node(items, true);
+    let text = format!(
+        "!override [{}]",
+        items
+            .iter()
+            .map(|i| render::auto(i, true))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    value.tag = Some("!override".into());
+    let edit =
+        ops::replace_node(y, s.value, &text).map_err(|w| format!("cannot rewrite `{key}`: {w}"))?;
+    Ok((edit, value))
+}
+
 /// Insert `keys` (in order) as the last entries of mapping `map` at `path`, as one edit.
 pub fn insert_keys(
     y: &Yaml,
@@ -466,7 +515,8 @@ pub fn bind_mounts(y: &Yaml, svc: &Service) -> Vec<BindMount> {
                 node: it,
                 source: src.to_string(),
                 target: get("target").unwrap_or("").to_string(),
-                read_only: get("read_only").is_some_and(|v| v == "true"),
+                read_only: get("read_only")
+                    .is_some_and(|v| values::parse_bool(v.trim()) == Some(true)),
             });
         }
     }

@@ -148,6 +148,10 @@ impl PortItem {
 /// The `ports:` setting of a service and its items.
 pub(crate) fn read_ports(y: &Yaml, svc: &Service) -> Option<(Setting, Vec<PortItem>)> {
     let setting = svc.get(y, "ports")?;
+    if crate::compose::values::is_reset(y, setting.value) {
+        // `ports: !reset []`: Compose publishes nothing.
+        return None;
+    }
     let items = y.items(setting.resolved)?;
     let mut out = Vec::new();
     for (index, &raw) in items.iter().enumerate() {
@@ -320,8 +324,8 @@ impl Rule for PublicPort {
         let y = ctx.y;
         let kafka_on = ctx.profile.rules.enabled(super::kafka_host_listener::ID) == Some(true);
         for svc in ctx.services(ID) {
-            if svc
-                .scalar(y, "network_mode")
+            if ctx
+                .string(svc, "network_mode")
                 .is_some_and(|m| m.trim() == "host")
             {
                 out.push(Finding {

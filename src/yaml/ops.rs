@@ -357,6 +357,28 @@ fn flow_item_range(_y: &Yaml, spans: &[Range<usize>], index: usize) -> Range<usi
     }
 }
 
+/// Replace node `node` (a scalar or a flow collection, with its tag and anchor) by `text`,
+/// written as is (e.g. `!override [a, b]`). Block collections are refused: their extent is
+/// lines, not a span.
+pub fn replace_node(y: &Yaml, node: NodeId, text: &str) -> Result<Edit, Refusal> {
+    let n = y.node(node);
+    if n.anchor.is_some() {
+        return Err("the value defines an anchor that other nodes may use".into());
+    }
+    match &n.kind {
+        NodeKind::Scalar { style, .. }
+            if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded) =>
+        {
+            Err("block scalars (`|`, `>`) are not rewritten".into())
+        }
+        NodeKind::Scalar { .. } => Ok(Edit::replace(n.full_start..n.span.end, text)),
+        NodeKind::Seq { .. } | NodeKind::Map { .. } if n.flow => {
+            Ok(Edit::replace(n.full_start..n.span.end, text))
+        }
+        _ => Err("a block collection is not replaced in place".into()),
+    }
+}
+
 /// How [`replace_scalar`] may quote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Quote {

@@ -179,24 +179,16 @@ pub fn prefers_flow(y: &Yaml, services: &[Service]) -> bool {
     flow > block
 }
 
-/// A list value to write: flow text as a raw scalar when the file prefers flow lists (the
-/// declared value is still the sequence), else a block sequence.
+/// A list value to write: `[a, b]` when the file prefers flow lists, else a block sequence.
 pub fn list_node(items: &[String], flow: bool) -> (NewNode, Value) {
-    let seq = NewNode::Seq(items.iter().map(|s| NewNode::Str(s.clone())).collect());
-    let value = seq.value();
-    if flow {
-        let text = format!(
-            "[{}]",
-            items
-                .iter()
-                .map(|s| render::auto(s, true))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        (NewNode::Raw(text), value)
+    let nodes = items.iter().map(|s| NewNode::Str(s.clone())).collect();
+    let node = if flow {
+        NewNode::FlowSeq(nodes)
     } else {
-        (seq, value)
-    }
+        NewNode::Seq(nodes)
+    };
+    let value = node.value();
+    (node, value)
 }
 
 /// Edits to one service, planned step by step and turned into one fix's edits and changes.

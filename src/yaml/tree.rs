@@ -860,7 +860,9 @@ fn build(full: &str, bom: usize, y: &mut Yaml, limits: Limits) -> Result<(), Par
                     let seg = &full.as_bytes()[s..e.max(s)];
                     seg.iter()
                         .position(|&b| b == bracket)
-                        .map_or(e, |i| s + i + 1)
+                        .map(|i| s + i + 1)
+                        .or_else(|| closing_bracket_after(full, s, bracket))
+                        .unwrap_or(e)
                 } else {
                     last_child_end(y, frame.node).unwrap_or(node.span.start)
                 };
@@ -881,6 +883,22 @@ fn build(full: &str, bom: usize, y: &mut Yaml, limits: Limits) -> Result<(), Par
         }
     }
     Ok(())
+}
+
+/// The end (after it) of the closing `bracket` at or after `from`, past blanks, line breaks,
+/// a trailing `,` and comments: saphyr's end event for `{A: 1,}` sits at the comma.
+fn closing_bracket_after(text: &str, from: usize, bracket: u8) -> Option<usize> {
+    let b = text.as_bytes();
+    let mut i = from;
+    while i < b.len() {
+        match b[i] {
+            c if c == bracket => return Some(i + 1),
+            b' ' | b'\t' | b'\r' | b'\n' | b',' => i += 1,
+            b'#' => i = text::next_line_start(text, i),
+            _ => return None,
+        }
+    }
+    None
 }
 
 fn last_child_end(y: &Yaml, id: NodeId) -> Option<usize> {

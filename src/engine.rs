@@ -149,7 +149,30 @@ pub fn decode(bytes: Vec<u8>, display: &str) -> Result<String, Error> {
             message: message.to_string(),
         }
     };
+    // Docker Compose (yaml.v3) decodes UTF-16 with a byte-order mark. compose-harden's
+    // diffs, `apply --patch` and backups are UTF-8 text, so a UTF-16 file is refused with the
+    // conversion to make rather than decoded and re-encoded behind the reviewer's back.
+    if let Some(order) = match bytes.get(..2) {
+        Some([0xFF, 0xFE]) => Some("FF FE, little-endian"),
+        Some([0xFE, 0xFF]) => Some("FE FF, big-endian"),
+        _ => None,
+    } {
+        return Err(Error::Input {
+            path: display.to_string(),
+            line: 1,
+            col: 1,
+            message: format!(
+                "UTF-16: convert to UTF-8 (byte-order mark {order}; Docker Compose reads it, but compose-harden's diffs and patches are UTF-8): iconv -f UTF-16 -t UTF-8 {display} > {display}.utf8 && mv {display}.utf8 {display}"
+            ),
+        });
+    }
     if let Some(nul) = bytes.iter().position(|&b| b == 0) {
+        if looks_like_utf16(&bytes) {
+            return Err(at(
+                &bytes[..nul],
+                "binary data (NUL byte): this looks like UTF-16 without a byte-order mark, which Docker Compose refuses too; convert it to UTF-8 (iconv -f UTF-16LE -t UTF-8)",
+            ));
+        }
         return Err(at(
             &bytes[..nul],
             "binary data (NUL byte): not a YAML text file",
@@ -162,6 +185,17 @@ pub fn decode(bytes: Vec<u8>, display: &str) -> Result<String, Error> {
             "invalid UTF-8: Compose files must be UTF-8 text",
         )
     })
+}
+
+/// Whether `bytes` look like ASCII text in UTF-16 (every other byte NUL, the rest printable).
+fn looks_like_utf16(bytes: &[u8]) -> bool {
+    let n = bytes.len().min(256) & !1;
+    n >= 4
+        && [0usize, 1].iter().any(|&z| {
+            bytes[..n].chunks(2).all(|c| {
+                c[z] == 0 && (c[1 - z].is_ascii_graphic() || matches!(c[1 - z], b' ' | b'\n' | b'\r' | b'\t'))
+            })
+        })
 }
 
 /// Parse `text` and check it has a Compose shape.

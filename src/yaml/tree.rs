@@ -776,7 +776,10 @@ fn build(full: &str, bom: usize, y: &mut Yaml, limits: Limits) -> Result<(), Par
                 if stack.len() >= limits.max_depth {
                     return Err(err_at(
                         s,
-                        format!("nesting deeper than {} levels", limits.max_depth),
+                        format!(
+                            "nesting deeper than {} levels: compose-harden's limit (Docker Compose allows 10,000; no Compose file needs this many), which keeps verification within memory and stack limits; flatten the structure",
+                            limits.max_depth
+                        ),
                     ));
                 }
                 let bracket = if is_seq { b'[' } else { b'{' };

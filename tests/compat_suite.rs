@@ -89,7 +89,9 @@ fn compose_yaml_reads(bin: &Path, text: &str) -> bool {
         .expect("run docker compose");
     let err = String::from_utf8_lossy(&out.stderr);
     !err.lines()
-        .any(|l| l.starts_with("yaml: ") && !l.starts_with("yaml: unmarshal errors"))
+        .any(|l| {
+        (l.starts_with("yaml: ") || l.contains(": yaml: ")) && !l.contains("yaml: unmarshal errors")
+    })
 }
 
 #[test]

@@ -468,14 +468,23 @@ pub struct BindMount {
 
 /// The bind mounts of `svc` (short `src:dst[:opts]` items whose source is a path, and long
 /// items with `type: bind`).
-pub fn bind_mounts(y: &Yaml, svc: &Service) -> Vec<BindMount> {
+/// Interpolation is read as Compose reads it (`env`, else the defaults), so
+/// `${SOCK:-/var/run/docker.sock}:/var/run/docker.sock` mounts the socket.
+pub fn bind_mounts(y: &Yaml, svc: &Service, env: &crate::compose::interp::Env) -> Vec<BindMount> {
     let mut out = Vec::new();
     let Some(s) = svc.get(y, "volumes") else {
         return out;
     };
+    if values::is_reset(y, s.value) {
+        return out;
+    }
     for &it in y.items(s.resolved).unwrap_or(&[]) {
         let it = y.resolve(it);
-        if let Some(t) = y.scalar(it) {
+        if let Some(raw) = y.scalar(it) {
+            let evaluated = crate::compose::interp::evaluate(raw, env)
+                .ok()
+                .and_then(|e| e.known().map(str::to_string));
+            let t = evaluated.as_deref().unwrap_or(raw);
             let parts: Vec<&str> = t.split(':').collect();
             if parts.len() < 2 {
                 continue;
@@ -498,15 +507,18 @@ pub fn bind_mounts(y: &Yaml, svc: &Service) -> Vec<BindMount> {
                 read_only: ro,
             });
         } else if y.entries(it).is_some() {
-            let get = |k: &str| y.get(it, k).and_then(|n| y.scalar(y.resolve(n)));
-            if get("type") != Some("bind") {
+            let get = |k: &str| {
+                y.get(it, k)
+                    .and_then(|n| crate::compose::values::string(y, n, env))
+            };
+            if get("type").as_deref() != Some("bind") {
                 continue;
             }
             let Some(src) = get("source") else { continue };
             out.push(BindMount {
                 node: it,
-                source: src.to_string(),
-                target: get("target").unwrap_or("").to_string(),
+                source: src,
+                target: get("target").unwrap_or_default(),
                 read_only: get("read_only")
                     .is_some_and(|v| values::parse_bool(v.trim()) == Some(true)),
             });

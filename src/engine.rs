@@ -193,7 +193,9 @@ fn looks_like_utf16(bytes: &[u8]) -> bool {
     n >= 4
         && [0usize, 1].iter().any(|&z| {
             bytes[..n].chunks(2).all(|c| {
-                c[z] == 0 && (c[1 - z].is_ascii_graphic() || matches!(c[1 - z], b' ' | b'\n' | b'\r' | b'\t'))
+                c[z] == 0
+                    && (c[1 - z].is_ascii_graphic()
+                        || matches!(c[1 - z], b' ' | b'\n' | b'\r' | b'\t'))
             })
         })
 }

@@ -141,7 +141,11 @@ fn compose_compatible_fixtures() {
     };
     let mut checked = 0;
     for path in fixtures() {
-        let name = path.file_name().expect("name").to_string_lossy().into_owned();
+        let name = path
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
         let text = std::fs::read_to_string(&path).expect("read fixture");
         let h = if name.ends_with(".json") {
             header(JSON_HEADER)
@@ -154,7 +158,10 @@ fn compose_compatible_fixtures() {
         let tool = compose_harden::engine::process(&plan, &name, text.clone());
         if let Some(want) = &h.refused {
             let err = compose.expect_err(&format!("{name}: Docker Compose accepts it"));
-            assert!(err.contains("yaml:"), "{name}: Compose refuses it for another reason: {err}");
+            assert!(
+                err.contains("yaml:"),
+                "{name}: Compose refuses it for another reason: {err}"
+            );
             let e = tool
                 .err()
                 .unwrap_or_else(|| panic!("{name}: Compose refuses it, the tool accepts it"));
@@ -164,16 +171,25 @@ fn compose_compatible_fixtures() {
             continue;
         }
         let before = compose.unwrap_or_else(|e| panic!("{name}: Docker Compose refuses it: {e}"));
-        let r = tool.unwrap_or_else(|e| panic!("{name}: Compose accepts it, the tool refuses: {e}"));
-        assert!(r.errors().is_empty(), "{name}: fixes failed verification: {:?}", r.errors());
+        let r =
+            tool.unwrap_or_else(|e| panic!("{name}: Compose accepts it, the tool refuses: {e}"));
+        assert!(
+            r.errors().is_empty(),
+            "{name}: fixes failed verification: {:?}",
+            r.errors()
+        );
         for rule in &h.findings {
             assert!(
                 r.findings.iter().any(|f| f.rule == rule),
                 "{name}: no `{rule}` finding"
             );
         }
-        let after = compose_json(&bin, &name, &r.output)
-            .unwrap_or_else(|e| panic!("{name}: Compose refuses the patched file: {e}\n{}", r.output));
+        let after = compose_json(&bin, &name, &r.output).unwrap_or_else(|e| {
+            panic!(
+                "{name}: Compose refuses the patched file: {e}\n{}",
+                r.output
+            )
+        });
         let mut want = before.clone();
         for (p, v) in &h.expect {
             set(&mut want, p, v.clone());
@@ -184,16 +200,26 @@ fn compose_compatible_fixtures() {
             r.output
         );
         if h.expect.is_empty() {
-            assert_eq!(r.output, text, "{name}: nothing to change, yet the file changed");
+            assert_eq!(
+                r.output, text,
+                "{name}: nothing to change, yet the file changed"
+            );
         }
         if name.ends_with(".json") {
-            serde_json::from_str::<Json>(&r.output)
-                .unwrap_or_else(|e| panic!("{name}: the patched file is no longer JSON: {e}\n{}", r.output));
+            serde_json::from_str::<Json>(&r.output).unwrap_or_else(|e| {
+                panic!(
+                    "{name}: the patched file is no longer JSON: {e}\n{}",
+                    r.output
+                )
+            });
         }
         // Idempotent: a second run changes nothing.
         let again = compose_harden::engine::process(&plan, &name, r.output.clone())
             .unwrap_or_else(|e| panic!("{name}: the patched file does not parse: {e}"));
-        assert_eq!(again.output, r.output, "{name}: a second run changes the file again");
+        assert_eq!(
+            again.output, r.output,
+            "{name}: a second run changes the file again"
+        );
         checked += 1;
     }
     eprintln!("compatibility fixtures checked against Docker Compose: {checked}");

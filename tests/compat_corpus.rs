@@ -26,7 +26,8 @@ fn compose_reads(bin: &Path, text: &str) -> bool {
         .expect("run docker compose");
     let err = String::from_utf8_lossy(&o.stderr);
     !err.lines().any(|l| {
-        ((l.starts_with("yaml: ") || l.contains(": yaml: ")) && !l.contains("yaml: unmarshal errors"))
+        ((l.starts_with("yaml: ") || l.contains(": yaml: "))
+            && !l.contains("yaml: unmarshal errors"))
             || l.contains("already defined at line")
     })
 }
@@ -79,7 +80,10 @@ fn flows_exploded_left(text: &str) -> String {
                 return l.to_string();
             }
             let pad = " ".repeat(indent);
-            format!("{pad}{key}: {open}{eol}{pad}{}{eol}{pad}{close}{eol}", inner.trim())
+            format!(
+                "{pad}{key}: {open}{eol}{pad}{}{eol}{pad}{close}{eol}",
+                inner.trim()
+            )
         })
         .collect()
 }

@@ -88,8 +88,7 @@ fn compose_yaml_reads(bin: &Path, text: &str) -> bool {
         .output()
         .expect("run docker compose");
     let err = String::from_utf8_lossy(&out.stderr);
-    !err.lines()
-        .any(|l| {
+    !err.lines().any(|l| {
         (l.starts_with("yaml: ") || l.contains(": yaml: ")) && !l.contains("yaml: unmarshal errors")
     })
 }

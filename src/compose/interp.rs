@@ -364,7 +364,12 @@ mod tests {
         let s = "${P:-127.0.0.1:80}:80";
         let p = parse(s).expect("valid");
         match &p[0] {
-            Piece::Var { range, name, op, arg } => {
+            Piece::Var {
+                range,
+                name,
+                op,
+                arg,
+            } => {
                 assert_eq!(&s[range.clone()], "${P:-127.0.0.1:80}");
                 assert_eq!(name, "P");
                 assert_eq!(*op, Op::Default { colon: true });

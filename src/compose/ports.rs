@@ -443,13 +443,8 @@ fn rebind_host(text: &str) -> Option<String> {
     let (host, port) = text.rsplit_once(':')?;
     let rep = match HostIp::classify(host).ok()? {
         None => "127.0.0.1",
-        Some(ip @ (HostIp::Any(_) | HostIp::Specific(_))) => {
-            if ip.is_ipv6() {
-                "[::1]"
-            } else {
-                "127.0.0.1"
-            }
-        }
+        Some(ip @ (HostIp::Any(_) | HostIp::Specific(_))) if ip.is_ipv6() => "[::1]",
+        Some(HostIp::Any(_) | HostIp::Specific(_)) => "127.0.0.1",
         Some(_) => return None,
     };
     Some(format!("{rep}:{port}"))

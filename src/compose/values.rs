@@ -76,7 +76,9 @@ mod tests {
     #[test]
     fn yaml_11_booleans_as_compose_go_reads_them() {
         let e = Env::empty();
-        for t in ["true", "yes", "Yes", "YES", "on", "ON", "y", "Y", "\"yes\"", "'on'", "tRuE"] {
+        for t in [
+            "true", "yes", "Yes", "YES", "on", "ON", "y", "Y", "\"yes\"", "'on'", "tRuE",
+        ] {
             assert_eq!(val(&format!("a: {t}\n"), &e), Some(true), "{t}");
         }
         for f in ["false", "no", "off", "n", "N", "\"off\""] {

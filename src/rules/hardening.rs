@@ -323,7 +323,8 @@ impl<'a> ServiceEdit<'a> {
                 let e = ops::replace_node(y, s.value, raw)
                     .map_err(|w| format!("cannot rewrite `{key}`: {w}"))?;
                 self.edits.push(e);
-                self.changes.push(Change::Set(self.svc.path.key(key), node.value()));
+                self.changes
+                    .push(Change::Set(self.svc.path.key(key), node.value()));
             }
             Some(s) if s.origin == Origin::Own => {
                 if !s.is_local() {

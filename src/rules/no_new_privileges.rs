@@ -1,7 +1,7 @@
 //! `no-new-privileges`: every service runs with `security_opt: [no-new-privileges:true]`.
 
-use super::{Ctx, Finding, Inherit, Rule, RuleMeta, Severity};
 use super::hardening;
+use super::{Ctx, Finding, Inherit, Rule, RuleMeta, Severity};
 use crate::compose::{values, Origin};
 use crate::yaml::{ops, Applicability, Change, Fix, NewNode, NodeKind};
 

@@ -375,7 +375,9 @@ impl Rule for PublicPort {
                     _ => None,
                 };
                 let exposure = match (&item.kind, item.exposure()) {
-                    (_, _) if judged.is_some() => judged.as_ref().map_or(Exposure::Loopback, |j| j.exposure),
+                    (_, _) if judged.is_some() => {
+                        judged.as_ref().map_or(Exposure::Loopback, |j| j.exposure)
+                    }
                     (PortKind::Bad(why), _) => {
                         finding.message =
                             format!("service `{}`: port item not understood", svc.name);
@@ -442,14 +444,13 @@ impl Rule for PublicPort {
                     continue;
                 }
                 let rebound = judged.as_ref().map(|j| match (&j.rebind, &j.reason) {
-                    (Some(new), _) => {
-                        ops::replace_scalar(y, item.node, new, ops::Quote::Force).map(|e| {
+                    (Some(new), _) => ops::replace_scalar(y, item.node, new, ops::Quote::Force)
+                        .map(|e| {
                             Some((
                                 e,
                                 Change::Set(ports_path.index(item.index), Value::str(new.clone())),
                             ))
-                        })
-                    }
+                        }),
                     (None, Some(why)) => Err(why.clone()),
                     (None, None) => Ok(None),
                 });
@@ -457,9 +458,9 @@ impl Rule for PublicPort {
                     PortAction::Drop => {
                         per_item.insert(item.index, ItemEdit::Drop);
                     }
-                    _ => match rebound.unwrap_or_else(|| {
-                        loopback_edit(y, item, &ports_path.index(item.index))
-                    }) {
+                    _ => match rebound
+                        .unwrap_or_else(|| loopback_edit(y, item, &ports_path.index(item.index)))
+                    {
                         Ok(Some((e, c))) => {
                             per_item.insert(item.index, ItemEdit::Rewrite(e, c));
                         }

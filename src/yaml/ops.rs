@@ -445,11 +445,10 @@ pub fn replace_node(y: &Yaml, node: NodeId, text: &str) -> Result<Edit, Refusal>
         return Err("the value defines an anchor that other nodes may use".into());
     }
     match &n.kind {
-        NodeKind::Scalar { style, .. }
-            if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded) =>
-        {
-            Err("block scalars (`|`, `>`) are not rewritten".into())
-        }
+        NodeKind::Scalar {
+            style: ScalarStyle::Literal | ScalarStyle::Folded,
+            ..
+        } => Err("block scalars (`|`, `>`) are not rewritten".into()),
         NodeKind::Scalar { .. } => Ok(Edit::replace(n.full_start..n.span.end, text)),
         NodeKind::Seq { .. } | NodeKind::Map { .. } if n.flow => {
             Ok(Edit::replace(n.full_start..n.span.end, text))

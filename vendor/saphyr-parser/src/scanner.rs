@@ -2281,6 +2281,14 @@ impl<'input, T: Input> Scanner<'input, T> {
             'e' => ret = '\x1b',
             ' ' => ret = '\x20',
             '"' => ret = '"',
+            // COMPOSE(8): yaml.v3 knows `\'` (an apostrophe) and not YAML 1.2's `\/`.
+            '\'' if self.compose => ret = '\'',
+            '/' if self.compose => {
+                return Err(ScanError::new_str(
+                    *start_mark,
+                    "while parsing a quoted scalar, found the escape `\\/`, which Docker Compose refuses; write `/`",
+                ));
+            }
             '/' => ret = '/',
             '\\' => ret = '\\',
             // Unicode next line (#x85)

@@ -47,9 +47,13 @@ impl Rule for NoNewPrivileges {
         let y = ctx.y;
         for svc in ctx.services(ID) {
             let setting = svc.get(y, "security_opt");
+            // `security_opt: !override [..]` (or `!reset`) replaces the base's list instead of
+            // being concatenated with it: the base's option does not reach this service.
+            let replaces_base = setting
+                .is_some_and(|s| values::is_override(y, s.value) || values::is_reset(y, s.value));
             match ctx.inherits(svc, ID) {
                 // The base gets the option (or has it); Compose concatenates `security_opt`.
-                Inherit::FromBase => continue,
+                Inherit::FromBase if !replaces_base => continue,
                 Inherit::Unknown if setting.is_none() => {
                     out.push(Finding {
                         rule: ID,

@@ -7,30 +7,7 @@
 
 mod support;
 
-use std::path::Path;
-use std::process::Command;
-
 use compose_harden::yaml::Yaml;
-
-/// Whether Docker Compose's YAML layer reads `text` (other failures, such as schema errors,
-/// missing env files or required variables, come after a successful parse).
-fn compose_reads(bin: &Path, text: &str) -> bool {
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("compose.yaml"), text).expect("write");
-    let o = Command::new(bin)
-        .current_dir(dir.path())
-        .args(["-p", "differential", "-f", "compose.yaml", "config", "-q"])
-        .env_remove("COMPOSE_FILE")
-        .env_remove("COMPOSE_PROJECT_NAME")
-        .output()
-        .expect("run docker compose");
-    let err = String::from_utf8_lossy(&o.stderr);
-    !err.lines().any(|l| {
-        ((l.starts_with("yaml: ") || l.contains(": yaml: "))
-            && !l.contains("yaml: unmarshal errors"))
-            || l.contains("already defined at line")
-    })
-}
 
 /// Lines that hold only a flow closer (`]`, `}`, `],`…) start at column 0.
 fn closers_left(text: &str) -> String {
@@ -169,7 +146,7 @@ fn tool_and_compose_agree_on_the_corpus_and_variants() {
             changed += usize::from(vname != "original");
             n += 1;
             let tool = Yaml::parse(text.clone()).is_ok();
-            let compose = compose_reads(&bin, &text);
+            let compose = support::compose_reads_yaml(&bin, &text);
             match (tool, compose) {
                 (true, true) => both_read += 1,
                 (false, false) => both_refuse += 1,

@@ -4,6 +4,8 @@
 //! checkout of its `data` branch (one directory per case with `in.yaml`, and an `error` file for
 //! invalid ones). docs/compatibility.md records the measured counts.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 
 use compose_harden::yaml::Yaml;
@@ -77,23 +79,6 @@ fn strict_parses(text: &str) -> bool {
     saphyr_parser::Parser::new_from_str(text).all(|ev| ev.is_ok())
 }
 
-/// Whether Docker Compose's YAML layer reads `text`: its errors for unreadable YAML are
-/// `yaml: [line N: ]<scanner or parser message>`; anything else (schema, shape, decoding into
-/// Compose types: `yaml: unmarshal errors`) comes after a successful parse.
-fn compose_yaml_reads(bin: &Path, text: &str) -> bool {
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("compose.yaml"), text).expect("write");
-    let out = std::process::Command::new(bin)
-        .current_dir(dir.path())
-        .args(["-f", "compose.yaml", "config", "-q"])
-        .output()
-        .expect("run docker compose");
-    let err = String::from_utf8_lossy(&out.stderr);
-    !err.lines().any(|l| {
-        (l.starts_with("yaml: ") || l.contains(": yaml: ")) && !l.contains("yaml: unmarshal errors")
-    })
-}
-
 #[test]
 fn yaml_test_suite_refusals() {
     let Some(root) = std::env::var_os("YAML_TEST_SUITE_DIR").map(PathBuf::from) else {
@@ -162,13 +147,13 @@ fn yaml_test_suite_refusals() {
             let by_id = |id: &str| &all.iter().find(|c| c.id == id).expect("case").text;
             for id in INVALID_BUT_COMPOSE_READS {
                 assert!(
-                    compose_yaml_reads(&bin, by_id(id)),
+                    support::compose_reads_yaml(&bin, by_id(id)),
                     "{id}: Docker Compose does not read it, the tool must not either"
                 );
             }
             for id in VALID_BUT_COMPOSE_REFUSES {
                 assert!(
-                    !compose_yaml_reads(&bin, by_id(id)),
+                    !support::compose_reads_yaml(&bin, by_id(id)),
                     "{id}: Docker Compose reads it, the tool must too"
                 );
             }
@@ -176,7 +161,7 @@ fn yaml_test_suite_refusals() {
             if std::env::var_os("COMPAT_SUITE_ALL").is_some() {
                 let (mut tool_only, mut compose_only) = (Vec::new(), Vec::new());
                 for c in &all {
-                    match (Yaml::parse(c.text.clone()).is_ok(), compose_yaml_reads(&bin, &c.text)) {
+                    match (Yaml::parse(c.text.clone()).is_ok(), support::compose_reads_yaml(&bin, &c.text)) {
                         (true, false) => tool_only.push(c.id.as_str()),
                         (false, true) => compose_only.push(c.id.as_str()),
                         _ => {}

@@ -160,7 +160,30 @@ pub fn decode(bytes: Vec<u8>, display: &str) -> Result<String, Error> {
             message: message.to_string(),
         }
     };
+    // Docker Compose (yaml.v3) decodes UTF-16 with a byte-order mark. compose-harden's
+    // diffs, `apply --patch` and backups are UTF-8 text, so a UTF-16 file is refused with the
+    // conversion to make rather than decoded and re-encoded behind the reviewer's back.
+    if let Some(order) = match bytes.get(..2) {
+        Some([0xFF, 0xFE]) => Some("FF FE, little-endian"),
+        Some([0xFE, 0xFF]) => Some("FE FF, big-endian"),
+        _ => None,
+    } {
+        return Err(Error::Input {
+            path: display.to_string(),
+            line: 1,
+            col: 1,
+            message: format!(
+                "UTF-16: convert to UTF-8 (byte-order mark {order}; Docker Compose reads it, but compose-harden's diffs and patches are UTF-8): iconv -f UTF-16 -t UTF-8 {display} > {display}.utf8 && mv {display}.utf8 {display}"
+            ),
+        });
+    }
     if let Some(nul) = bytes.iter().position(|&b| b == 0) {
+        if looks_like_utf16(&bytes) {
+            return Err(at(
+                &bytes[..nul],
+                "binary data (NUL byte): this looks like UTF-16 without a byte-order mark, which Docker Compose refuses too; convert it to UTF-8 (iconv -f UTF-16LE -t UTF-8)",
+            ));
+        }
         return Err(at(
             &bytes[..nul],
             "binary data (NUL byte): not a YAML text file",
@@ -173,6 +196,19 @@ pub fn decode(bytes: Vec<u8>, display: &str) -> Result<String, Error> {
             "invalid UTF-8: Compose files must be UTF-8 text",
         )
     })
+}
+
+/// Whether `bytes` look like ASCII text in UTF-16 (every other byte NUL, the rest printable).
+fn looks_like_utf16(bytes: &[u8]) -> bool {
+    let n = bytes.len().min(256) & !1;
+    n >= 4
+        && [0usize, 1].iter().any(|&z| {
+            bytes[..n].chunks(2).all(|c| {
+                c[z] == 0
+                    && (c[1 - z].is_ascii_graphic()
+                        || matches!(c[1 - z], b' ' | b'\n' | b'\r' | b'\t'))
+            })
+        })
 }
 
 /// Parse `text` and check it has a Compose shape.
@@ -195,10 +231,28 @@ pub fn parse(text: String, display: &str) -> Result<(Yaml, Compose), Error> {
     Ok((y, compose))
 }
 
+/// The variables of the `.env` beside Compose file `path` (Compose reads the project
+/// directory's `.env`), for judging interpolated values; empty when there is none or it does
+/// not parse (the `env` command reports a broken `.env`).
+pub fn operator_env(path: &str) -> crate::compose::interp::Env {
+    let dir = Path::new(path).parent().unwrap_or(Path::new(""));
+    let Ok(text) = std::fs::read_to_string(dir.join(".env")) else {
+        return crate::compose::interp::Env::empty();
+    };
+    match crate::secrets::dotenv::DotEnv::parse(&text) {
+        Ok(d) => crate::compose::interp::Env::from_pairs(
+            d.keys()
+                .into_iter()
+                .filter_map(|k| d.get(k).map(|v| (k.to_string(), v.to_string()))),
+        ),
+        Err(_) => crate::compose::interp::Env::empty(),
+    }
+}
+
 /// Run `plan` on `text` (from file `display`).
 pub fn process(plan: &Plan, display: &str, text: String) -> Result<FileResult, Error> {
     let (yaml, compose) = parse(text, display)?;
-    let ctx = Ctx::new(&yaml, &compose, &plan.profile);
+    let ctx = Ctx::new(&yaml, &compose, &plan.profile).with_env(operator_env(display));
     let mut findings = Vec::new();
     for rule in &plan.rules {
         rule.check(&ctx, &mut findings);

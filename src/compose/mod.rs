@@ -1,8 +1,10 @@
 //! Compose-specific knowledge: services, ports, Kafka listeners.
 
 pub mod image;
+pub mod interp;
 pub mod kafka;
 pub mod model;
 pub mod ports;
+pub mod values;
 
 pub use model::{Compose, Extends, Origin, Service, Setting, ShapeError};

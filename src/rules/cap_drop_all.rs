@@ -4,7 +4,7 @@
 use super::hardening::{self, ServiceEdit};
 use super::{Ctx, Finding, Rule, RuleMeta, Severity};
 use crate::compose::Service;
-use crate::yaml::{Applicability, Fix, Yaml};
+use crate::yaml::{Applicability, Fix};
 
 /// The rule.
 pub struct CapDropAll;
@@ -93,9 +93,9 @@ pub fn same_cap(a: &str, b: &str) -> bool {
 }
 
 /// Whether the service's effective `privileged` is true.
-pub fn is_privileged(y: &Yaml, svc: &Service) -> bool {
-    svc.scalar(y, "privileged")
-        .is_some_and(|v| matches!(v.trim(), "true" | "True" | "TRUE"))
+/// (`yes`, `on`, `"true"`, `${P:-yes}`… as compose-go reads a boolean; `!reset` is absent).
+pub fn is_privileged(ctx: &Ctx<'_>, svc: &Service) -> bool {
+    ctx.is_true(svc, "privileged")
 }
 
 /// Plan `cap_drop: [ALL]` plus `cap_add: caps` on `edit`; returns the capabilities added.
@@ -148,7 +148,7 @@ impl Rule for CapDropAll {
                 fix: None,
                 note: None,
             };
-            if is_privileged(y, svc) {
+            if is_privileged(ctx, svc) {
                 if ctx.profile.rules.enabled("privileged") == Some(true) {
                     // Owned by `privileged`, which removes it and adds cap_drop/cap_add itself.
                     continue;

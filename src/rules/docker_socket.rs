@@ -52,7 +52,7 @@ impl Rule for DockerSocket {
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         let y = ctx.y;
         for svc in ctx.services(ID) {
-            for m in hardening::bind_mounts(y, svc) {
+            for m in hardening::bind_mounts(y, svc, &ctx.env) {
                 if !is_runtime_socket(&m.source) {
                     continue;
                 }

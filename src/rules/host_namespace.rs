@@ -41,7 +41,8 @@ impl Rule for HostNamespace {
         for svc in ctx.services(ID) {
             for key in ["network_mode", "pid", "ipc", "userns_mode", "uts"] {
                 let Some(s) = svc.get(y, key) else { continue };
-                if y.scalar(s.resolved).map(str::trim) != Some("host") {
+                // Interpolated values (`${NET:-host}`) are judged as Compose reads them.
+                if ctx.string(svc, key).as_deref().map(str::trim) != Some("host") {
                     continue;
                 }
                 out.push(Finding {

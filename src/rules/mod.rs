@@ -156,6 +156,8 @@ pub struct Ctx<'a> {
     pub compose: &'a Compose,
     /// The active profile.
     pub profile: &'a Profile,
+    /// Variables for reading interpolated values (the operator's `.env`; empty: defaults).
+    pub env: crate::compose::interp::Env,
     /// Whether the file prefers flow lists (computed once, on first use).
     flow: std::cell::OnceCell<bool>,
 }
@@ -167,8 +169,29 @@ impl<'a> Ctx<'a> {
             y,
             compose,
             profile,
+            env: crate::compose::interp::Env::empty(),
             flow: std::cell::OnceCell::new(),
         }
+    }
+
+    /// The same view, reading interpolated values with `env` (the operator's `.env`).
+    pub fn with_env(mut self, env: crate::compose::interp::Env) -> Self {
+        self.env = env;
+        self
+    }
+
+    /// Whether boolean field `key` of `svc` reads as true, as compose-go reads it (YAML 1.1
+    /// spellings, quoted or not, interpolated with [`Ctx::env`]; `!reset` is absent).
+    pub fn is_true(&self, svc: &Service, key: &str) -> bool {
+        svc.get(self.y, key)
+            .is_some_and(|s| crate::compose::values::is_true(self.y, s.value, &self.env))
+    }
+
+    /// The string value of `key` of `svc` as Compose reads it (interpolated with
+    /// [`Ctx::env`]); `None` when absent, `!reset`, not a scalar or not known.
+    pub fn string(&self, svc: &Service, key: &str) -> Option<String> {
+        svc.get(self.y, key)
+            .and_then(|s| crate::compose::values::string(self.y, s.value, &self.env))
     }
 
     /// Whether new short lists should be written `[a, b]` (the file mostly writes them so).

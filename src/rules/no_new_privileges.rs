@@ -1,7 +1,8 @@
 //! `no-new-privileges`: every service runs with `security_opt: [no-new-privileges:true]`.
 
+use super::hardening;
 use super::{Ctx, Finding, Inherit, Rule, RuleMeta, Severity};
-use crate::compose::Origin;
+use crate::compose::{values, Origin};
 use crate::yaml::{ops, Applicability, Change, Fix, NewNode, NodeKind};
 
 /// The rule.
@@ -47,9 +48,13 @@ impl Rule for NoNewPrivileges {
         let y = ctx.y;
         for svc in ctx.services(ID) {
             let setting = svc.get(y, "security_opt");
+            // `security_opt: !override [..]` (or `!reset`) replaces the base's list instead of
+            // being concatenated with it: the base's option does not reach this service.
+            let replaces_base = setting
+                .is_some_and(|s| values::is_override(y, s.value) || values::is_reset(y, s.value));
             match ctx.inherits(svc, ID) {
                 // The base gets the option (or has it); Compose concatenates `security_opt`.
-                Inherit::FromBase => continue,
+                Inherit::FromBase if !replaces_base => continue,
                 Inherit::Unknown if setting.is_none() => {
                     out.push(Finding {
                         rule: ID,
@@ -97,6 +102,29 @@ impl Rule for NoNewPrivileges {
                     }
                     Err(why) => finding.note = Some(format!("no automatic fix: {why}")),
                 },
+                Some(s) if values::is_reset(y, s.value) => {
+                    // `security_opt: !reset []` reads as absent: replace it (an append would
+                    // stay reset).
+                    let opt = [OPT.to_string()];
+                    match hardening::replace_reset(y, &s, "security_opt", &opt) {
+                        Ok((edit, value)) if !svc.is_alias => {
+                            finding.fix = Some(Fix::new(
+                                ID,
+                                "Replace `security_opt: !reset` with `!override [no-new-privileges:true]`",
+                                Applicability::Safe,
+                                vec![edit],
+                                vec![Change::Set(svc.path.key("security_opt"), value)],
+                                svc.at(y),
+                            ));
+                        }
+                        Ok(_) => {
+                            finding.note = Some(
+                                "the service is an alias of another node; harden that node".into(),
+                            )
+                        }
+                        Err(why) => finding.note = Some(format!("no automatic fix: {why}")),
+                    }
+                }
                 Some(s) => {
                     let NodeKind::Seq { items } = &y.node(s.resolved).kind else {
                         finding.note =

@@ -56,7 +56,7 @@ impl Rule for Privileged {
         let use_table = ctx.profile.rules.image_table(ID);
         let flow = ctx.prefers_flow();
         for svc in ctx.services(ID) {
-            if !is_privileged(y, svc) {
+            if !is_privileged(ctx, svc) {
                 continue;
             }
             let Some(setting) = svc.get(y, "privileged") else {

@@ -157,6 +157,10 @@ impl PortItem {
 /// The `ports:` setting of a service and its items.
 pub(crate) fn read_ports(y: &Yaml, svc: &Service) -> Option<(Setting, Vec<PortItem>)> {
     let setting = svc.get(y, "ports")?;
+    if crate::compose::values::is_reset(y, setting.value) {
+        // `ports: !reset []`: Compose publishes nothing.
+        return None;
+    }
     let items = y.items(setting.resolved)?;
     let mut out = Vec::new();
     for (index, &raw) in items.iter().enumerate() {
@@ -331,8 +335,8 @@ impl Rule for PublicPort {
         // whether the profile enables it): never defer to a rule that is not selected.
         let kafka_on = ctx.profile.rules.enabled(super::kafka_host_listener::ID) == Some(true);
         for svc in ctx.services(ID) {
-            if svc
-                .scalar(y, "network_mode")
+            if ctx
+                .string(svc, "network_mode")
                 .is_some_and(|m| m.trim() == "host")
             {
                 out.push(Finding {
@@ -375,7 +379,16 @@ impl Rule for PublicPort {
                     fix: None,
                     note: None,
                 };
+                // Interpolated short mappings are judged by the value Compose reads (the
+                // operator's `.env`, else the defaults): `${SQL_PORT:-127.0.0.1:13306}:3306`.
+                let judged = match &item.kind {
+                    PortKind::Short { text, .. } => ports::judge_interpolated(text, &ctx.env),
+                    _ => None,
+                };
                 let exposure = match (&item.kind, item.exposure()) {
+                    (_, _) if judged.is_some() => {
+                        judged.as_ref().map_or(Exposure::Loopback, |j| j.exposure)
+                    }
                     (PortKind::Bad(why), _) => {
                         finding.message =
                             format!("service `{}`: port item not understood", svc.name);
@@ -387,11 +400,15 @@ impl Rule for PublicPort {
                     (_, None) => continue,
                 };
                 let label = item.label();
+                let reads = match &judged {
+                    Some(j) if j.evaluated != label => format!(" (reads as `{}`)", j.evaluated),
+                    _ => String::new(),
+                };
                 match exposure {
                     Exposure::Loopback | Exposure::SpecificIp => continue,
                     Exposure::Interpolated => {
                         finding.message = format!(
-                            "service `{}`: port `{label}` has an interpolated host IP; it may be public",
+                            "service `{}`: port `{label}`{reads} has an interpolated host IP; it may be public",
                             svc.name
                         );
                         finding.note = Some(
@@ -403,7 +420,7 @@ impl Rule for PublicPort {
                     Exposure::AllInterfaces => {}
                 }
                 finding.message = format!(
-                    "service `{}` publishes port `{label}` on all host interfaces",
+                    "service `{}` publishes port `{label}`{reads} on all host interfaces",
                     svc.name
                 );
                 if kafka_owned.contains(&item.index) {
@@ -421,7 +438,7 @@ impl Rule for PublicPort {
                 if action == PortAction::Keep {
                     finding.severity = Severity::Info;
                     finding.message = format!(
-                        "service `{}` publishes port `{label}` on all host interfaces (kept by the profile)",
+                        "service `{}` publishes port `{label}`{reads} on all host interfaces (kept by the profile)",
                         svc.name
                     );
                     // DOCKER-USER sees the packet after DNAT: the container port.
@@ -442,11 +459,24 @@ impl Rule for PublicPort {
                     out.push(finding);
                     continue;
                 }
+                let rebound = judged.as_ref().map(|j| match (&j.rebind, &j.reason) {
+                    (Some(new), _) => ops::replace_scalar(y, item.node, new, ops::Quote::Force)
+                        .map(|e| {
+                            Some((
+                                e,
+                                Change::Set(ports_path.index(item.index), Value::str(new.clone())),
+                            ))
+                        }),
+                    (None, Some(why)) => Err(why.clone()),
+                    (None, None) => Ok(None),
+                });
                 match action {
                     PortAction::Drop => {
                         per_item.insert(item.index, ItemEdit::Drop);
                     }
-                    _ => match loopback_edit(y, item, &ports_path.index(item.index)) {
+                    _ => match rebound
+                        .unwrap_or_else(|| loopback_edit(y, item, &ports_path.index(item.index)))
+                    {
                         Ok(Some((e, c))) => {
                             per_item.insert(item.index, ItemEdit::Rewrite(e, c));
                         }

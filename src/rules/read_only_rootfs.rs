@@ -59,10 +59,7 @@ impl Rule for ReadOnlyRootfs {
         let use_table = ctx.profile.rules.image_table(ID);
         let flow = ctx.prefers_flow();
         for svc in ctx.services(ID) {
-            if svc
-                .scalar(y, "read_only")
-                .is_some_and(|v| matches!(v.trim(), "true" | "True" | "TRUE"))
-            {
+            if ctx.is_true(svc, "read_only") {
                 continue;
             }
             let cfg = ctx.profile.service(&svc.name);

@@ -88,7 +88,7 @@ impl Rule for SensitiveMount {
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         let y = ctx.y;
         for svc in ctx.services(ID) {
-            for m in hardening::bind_mounts(y, svc) {
+            for m in hardening::bind_mounts(y, svc, &ctx.env) {
                 if is_runtime_socket(&m.source) || !is_sensitive(&m.source) {
                     continue;
                 }

@@ -175,6 +175,92 @@ pub struct UnconfinedOptions {
     pub fix: Option<bool>,
 }
 
+// ---- restart-policy, logging-limits, network-segmentation, docker-socket fix ----
+
+/// The policy `restart-policy` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RestartPolicyValue {
+    /// `unless-stopped` (default): restart unless an operator stopped it.
+    #[default]
+    UnlessStopped,
+    /// `always`.
+    Always,
+    /// `on-failure`: only after a non-zero exit.
+    OnFailure,
+}
+
+impl RestartPolicyValue {
+    /// The Compose spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RestartPolicyValue::UnlessStopped => "unless-stopped",
+            RestartPolicyValue::Always => "always",
+            RestartPolicyValue::OnFailure => "on-failure",
+        }
+    }
+}
+
+/// Options of `restart-policy`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RestartPolicyOptions {
+    /// Run the rule.
+    pub enabled: Option<bool>,
+    /// The policy to add (`unless-stopped` when unset).
+    pub policy: Option<RestartPolicyValue>,
+}
+
+/// Which services `logging-limits` looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LoggingScope {
+    /// Services whose `logging:` uses the json-file driver without `max-size` (default).
+    #[default]
+    Declared,
+    /// Also services with no `logging:` at all (the daemon's default driver, unbounded
+    /// json-file unless `daemon.json` says otherwise).
+    All,
+}
+
+/// Options of `logging-limits`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct LoggingLimitsOptions {
+    /// Run the rule.
+    pub enabled: Option<bool>,
+    /// `declared` (default) or `all`.
+    pub scope: Option<LoggingScope>,
+    /// `max-size` to write (default `10m`).
+    pub max_size: Option<String>,
+    /// `max-file` to write (default 3).
+    pub max_file: Option<u32>,
+}
+
+/// Options of `network-segmentation`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct NetworkSegmentationOptions {
+    /// Run the rule.
+    pub enabled: Option<bool>,
+    /// Connections the Compose file does not show (configured in mounted files, typed into a
+    /// UI): client service -> the services it connects to.
+    #[serde(default)]
+    pub connections: BTreeMap<String, Vec<String>>,
+}
+
+/// Options of `docker-socket`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct DockerSocketOptions {
+    /// Run the rule.
+    pub enabled: Option<bool>,
+    /// Offer the socket-proxy (or `:ro`) fix as a `review` fix (default false: report only).
+    pub fix: Option<bool>,
+}
+
+// ---- end restart-policy, logging-limits, network-segmentation, docker-socket fix ----
+
 /// One section per rule id.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -204,7 +290,7 @@ pub struct RulesConfig {
     pub resource_limits: Option<ResourceLimitsOptions>,
     /// `[rules.docker-socket]`.
     #[serde(rename = "docker-socket")]
-    pub docker_socket: Option<ToggleOptions>,
+    pub docker_socket: Option<DockerSocketOptions>,
     /// `[rules.host-namespace]`.
     #[serde(rename = "host-namespace")]
     pub host_namespace: Option<ToggleOptions>,
@@ -219,6 +305,24 @@ pub struct RulesConfig {
     /// `[rules.dangerous-cap-add]`.
     #[serde(rename = "dangerous-cap-add")]
     pub dangerous_cap_add: Option<ToggleOptions>,
+    /// `[rules.postgres-trust-auth]`.
+    #[serde(rename = "postgres-trust-auth")]
+    pub postgres_trust_auth: Option<ToggleOptions>,
+    /// `[rules.dev-root-token]`.
+    #[serde(rename = "dev-root-token")]
+    pub dev_root_token: Option<ToggleOptions>,
+    /// `[rules.logging-limits]`.
+    #[serde(rename = "logging-limits")]
+    pub logging_limits: Option<LoggingLimitsOptions>,
+    /// `[rules.non-root-user]`.
+    #[serde(rename = "non-root-user")]
+    pub non_root_user: Option<ToggleOptions>,
+    /// `[rules.restart-policy]`.
+    #[serde(rename = "restart-policy")]
+    pub restart_policy: Option<RestartPolicyOptions>,
+    /// `[rules.network-segmentation]`.
+    #[serde(rename = "network-segmentation")]
+    pub network_segmentation: Option<NetworkSegmentationOptions>,
 }
 
 impl RulesConfig {
@@ -250,6 +354,12 @@ impl RulesConfig {
             "unpinned-image" => self.unpinned_image.as_ref()?.enabled,
             "sensitive-mount" => self.sensitive_mount.as_ref()?.enabled,
             "dangerous-cap-add" => self.dangerous_cap_add.as_ref()?.enabled,
+            "postgres-trust-auth" => self.postgres_trust_auth.as_ref()?.enabled,
+            "dev-root-token" => self.dev_root_token.as_ref()?.enabled,
+            "logging-limits" => self.logging_limits.as_ref()?.enabled,
+            "non-root-user" => self.non_root_user.as_ref()?.enabled,
+            "restart-policy" => self.restart_policy.as_ref()?.enabled,
+            "network-segmentation" => self.network_segmentation.as_ref()?.enabled,
             _ => None,
         }
     }
@@ -399,6 +509,44 @@ impl Profile {
             .as_ref()
             .and_then(|o| o.action)
             .unwrap_or_default()
+    }
+
+    /// The policy `restart-policy` writes.
+    pub fn restart_policy(&self) -> &'static str {
+        self.rules
+            .restart_policy
+            .as_ref()
+            .and_then(|o| o.policy)
+            .unwrap_or_default()
+            .as_str()
+    }
+
+    /// `logging-limits`: (scope, max-size, max-file).
+    pub fn logging_limits(&self) -> (LoggingScope, String, u32) {
+        let o = self.rules.logging_limits.as_ref();
+        (
+            o.and_then(|o| o.scope).unwrap_or_default(),
+            o.and_then(|o| o.max_size.clone())
+                .unwrap_or_else(|| "10m".into()),
+            o.and_then(|o| o.max_file).unwrap_or(3),
+        )
+    }
+
+    /// `network-segmentation`: connections the profile declares (client -> servers).
+    pub fn declared_connections(&self) -> Option<&BTreeMap<String, Vec<String>>> {
+        self.rules
+            .network_segmentation
+            .as_ref()
+            .map(|o| &o.connections)
+    }
+
+    /// Whether `docker-socket` offers its fix.
+    pub fn docker_socket_fix(&self) -> bool {
+        self.rules
+            .docker_socket
+            .as_ref()
+            .and_then(|o| o.fix)
+            .unwrap_or(false)
     }
 
     /// The `[services.NAME]` section, if any.

@@ -24,6 +24,7 @@ pub mod read_only_rootfs;
 pub mod resource_limits;
 pub mod restart_policy;
 pub mod sensitive_mount;
+pub mod socket_proxy;
 pub mod unconfined;
 pub mod unpinned_image;
 

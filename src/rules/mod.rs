@@ -15,6 +15,8 @@ pub mod hardening;
 pub mod host_namespace;
 pub mod kafka_host_listener;
 pub mod logging_limits;
+pub mod network_graph;
+pub mod network_segmentation;
 pub mod no_new_privileges;
 pub mod non_root_user;
 pub mod postgres_trust_auth;
@@ -184,6 +186,7 @@ pub static REGISTRY: &[&dyn Rule] = &[
     &non_root_user::NonRootUser,
     &logging_limits::LoggingLimits,
     &restart_policy::RestartPolicy,
+    &network_segmentation::NetworkSegmentation,
 ];
 
 /// The rule with id `id`.

@@ -11,6 +11,7 @@ pub const BUILTINS: &[(&str, &str)] = &[
     ("baseline", include_str!("../profiles/baseline.toml")),
     ("strict", include_str!("../profiles/strict.toml")),
     ("openbmp", include_str!("../profiles/openbmp.toml")),
+    ("production", include_str!("../profiles/production.toml")),
 ];
 
 /// A problem with a profile.

@@ -1,4 +1,5 @@
-//! Real Docker Compose accepts the output of every fixture of the rules added for issue 16
+//! Real Docker Compose accepts the output of every fixture of the rules added for issue 16 and
+//! of the end-to-end stacks in `tests/e2e-stacks/`
 //! (`config -q` on the hardened file, with a value for every variable it references); skipped
 //! loudly without `COMPOSE_HARDEN_DOCKER_COMPOSE`. Also runs every such fixture with the
 //! `production` profile (all rules together) and checks that the output converges.
@@ -19,6 +20,19 @@ const RULES: &[&str] = &[
 
 fn fixtures() -> Vec<(String, PathBuf)> {
     let mut out = Vec::new();
+    // The end-to-end stacks (tests/e2e-stacks/<stack>/compose.yaml) with the rule they prove.
+    for (stack, rule) in [
+        ("network-segmentation", "network-segmentation"),
+        ("socket-proxy", "docker-socket"),
+    ] {
+        out.push((
+            rule.to_string(),
+            support::root()
+                .join("tests/e2e-stacks")
+                .join(stack)
+                .join("compose.yaml"),
+        ));
+    }
     for rule in RULES {
         let dir = support::root().join("tests/fixtures").join(rule);
         let Ok(rd) = std::fs::read_dir(&dir) else { continue };
@@ -71,6 +85,8 @@ fn real_compose_accepts_every_output() {
         let profile = f.with_extension("toml");
         let profile = if profile.exists() {
             profile.to_string_lossy().into_owned()
+        } else if f.starts_with(support::root().join("tests/e2e-stacks")) {
+            "production".into()
         } else {
             "baseline".into()
         };

@@ -164,8 +164,9 @@ impl Graph {
 }
 
 /// The words of a value that may be host names: split at characters that cannot be part of a
-/// name, trimmed of `-` and `.` (so `${DB:-db}` gives `db`), lower-cased.
-fn host_words(text: &str) -> Vec<String> {
+/// name, trimmed of `-` and `.` (so `${DB:-db}` gives `db`), lower-cased; each with whether it
+/// is written as an address (`db:5432`, `user@db`, `scheme://db`).
+fn host_words(text: &str) -> Vec<(String, bool)> {
     // Variable names (`$DB_HOST`, `${DB_HOST:-db}`) are not hosts: drop them first.
     let mut plain = String::with_capacity(text.len());
     let mut chars = text.chars().peekable();
@@ -182,10 +183,34 @@ fn host_words(text: &str) -> Vec<String> {
         }
         plain.push(c);
     }
-    plain.split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
-        .map(|w| w.trim_matches(|c| c == '-' || c == '.').to_ascii_lowercase())
-        .filter(|w| !w.is_empty())
-        .collect()
+    let part = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+    let b = plain.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if !part(b[i] as char) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < b.len() && part(b[i] as char) {
+            i += 1;
+        }
+        let raw = &plain[start..i];
+        let lead = raw.len() - raw.trim_start_matches(['-', '.']).len();
+        let word = raw.trim_matches(|c| c == '-' || c == '.').to_ascii_lowercase();
+        if word.is_empty() {
+            continue;
+        }
+        let s = start + lead;
+        let before = &plain[..s];
+        let after = plain[i..].trim_start_matches('}');
+        let addressed = before.ends_with('@')
+            || before.ends_with("//")
+            || (after.starts_with(':') && after[1..].starts_with(|c: char| c.is_ascii_digit()));
+        out.push((word, addressed));
+    }
+    out
 }
 
 /// Environment keys whose value names a host to connect to.
@@ -305,7 +330,13 @@ pub fn infer(
             for e in &env.entries {
                 let Some(v) = e.value.as_deref() else { continue };
                 let mut found = false;
-                for w in host_words(v) {
+                // A server's own settings (`POSTGRES_DB: app`) often repeat a client's name:
+                // for servers only addresses or host-named keys count.
+                let strict = is_server && !hostish_key(&e.key);
+                for (w, addressed) in host_words(v) {
+                    if strict && !addressed {
+                        continue;
+                    }
                     if let Some(to) = lookup(&w) {
                         if to != s.name {
                             found = true;
@@ -333,7 +364,10 @@ pub fn infer(
         for key in ["command", "entrypoint"] {
             if let Some(c) = s.get(y, key) {
                 for text in scalars(y, c.resolved) {
-                    for w in host_words(&text) {
+                    for (w, addressed) in host_words(&text) {
+                        if is_server && !addressed {
+                            continue;
+                        }
                         if let Some(to) = lookup(&w) {
                             add(to, key.to_string());
                         }
@@ -346,7 +380,10 @@ pub fn infer(
             .and_then(|h| y.get(h.resolved, "test"))
         {
             for text in scalars(y, t) {
-                for w in host_words(&text) {
+                for (w, addressed) in host_words(&text) {
+                    if is_server && !addressed {
+                        continue;
+                    }
                     if let Some(to) = lookup(&w) {
                         add(to, "healthcheck".into());
                     }
@@ -591,10 +628,17 @@ mod tests {
 
     #[test]
     fn words() {
-        assert_eq!(host_words("${DB:-db}:5432"), ["db", "5432"]);
+        let w = |t: &str| -> Vec<(String, bool)> { host_words(t) };
+        assert_eq!(w("${DB:-db}:5432"), [("db".into(), true), ("5432".into(), false)]);
         assert_eq!(
-            host_words("PLAINTEXT://obmp-kafka:29092"),
-            ["plaintext", "obmp-kafka", "29092"]
+            w("PLAINTEXT://obmp-kafka:29092"),
+            [
+                ("plaintext".into(), false),
+                ("obmp-kafka".into(), true),
+                ("29092".into(), false)
+            ]
         );
+        assert_eq!(w("pg_isready -U app"), [("pg_isready".into(), false), ("u".into(), false), ("app".into(), false)]);
+        assert_eq!(w("u:p@db/x")[2], ("db".into(), true));
     }
 }

@@ -35,7 +35,9 @@ fn fixtures() -> Vec<(String, PathBuf)> {
     }
     for rule in RULES {
         let dir = support::root().join("tests/fixtures").join(rule);
-        let Ok(rd) = std::fs::read_dir(&dir) else { continue };
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            continue;
+        };
         let mut files: Vec<PathBuf> = rd
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|e| e == "yml"))
@@ -81,7 +83,11 @@ fn real_compose_accepts_every_output() {
     for (rule, f) in fixtures() {
         let input = std::fs::read_to_string(&f).expect("read");
         let (in_ok, in_err) = accepted(&bin, &input);
-        assert!(in_ok, "{}: the fixture itself is rejected: {in_err}", f.display());
+        assert!(
+            in_ok,
+            "{}: the fixture itself is rejected: {in_err}",
+            f.display()
+        );
         let profile = f.with_extension("toml");
         let profile = if profile.exists() {
             profile.to_string_lossy().into_owned()
@@ -90,10 +96,17 @@ fn real_compose_accepts_every_output() {
         } else {
             "baseline".into()
         };
-        for (p, select) in [(profile.as_str(), vec![rule.as_str()]), ("production", vec![])] {
+        for (p, select) in [
+            (profile.as_str(), vec![rule.as_str()]),
+            ("production", vec![]),
+        ] {
             let (_, output) = support::harden(&f, p, &select);
             let (ok, err) = accepted(&bin, &output);
-            assert!(ok, "{} ({p}): Compose rejects the output: {err}\n{output}", f.display());
+            assert!(
+                ok,
+                "{} ({p}): Compose rejects the output: {err}\n{output}",
+                f.display()
+            );
             checked += 1;
         }
     }
@@ -108,6 +121,11 @@ fn production_profile_converges_on_every_fixture() {
         let p = dir.path().join("compose.yaml");
         std::fs::write(&p, &output).expect("write");
         let (_, again) = support::harden(&p, "production", &[]);
-        assert_eq!(again, output, "{}: a second production run changes the file", f.display());
+        assert_eq!(
+            again,
+            output,
+            "{}: a second production run changes the file",
+            f.display()
+        );
     }
 }

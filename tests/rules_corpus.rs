@@ -29,20 +29,32 @@ fn output_problems(d: &str, output: &str) -> Vec<String> {
             if let Some(n) = s.get(&y, "networks") {
                 for name in model::names(&y, n.resolved) {
                     if name != "default" && !declared.contains(&name) && !name.contains('$') {
-                        out.push(format!("{d}: service `{}` lists undeclared network `{name}`", s.name));
+                        out.push(format!(
+                            "{d}: service `{}` lists undeclared network `{name}`",
+                            s.name
+                        ));
                     }
                 }
             }
             let text = &y.text[y.node(s.node).span.clone()];
             for part in text.split("tcp://").skip(1) {
-                let host: String = part.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
+                let host: String = part
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+                    .collect();
                 if !part[host.len()..].starts_with(":2375") {
                     continue;
                 }
-                let proxy = c.service(doc, &host).and_then(|p| p.image(&y)).is_some_and(|i| i.starts_with("tecnativa/docker-socket-proxy"));
+                let proxy = c
+                    .service(doc, &host)
+                    .and_then(|p| p.image(&y))
+                    .is_some_and(|i| i.starts_with("tecnativa/docker-socket-proxy"));
                 let preexisting = c.service(doc, &host).is_some();
                 if !proxy && !preexisting {
-                    out.push(format!("{d}: service `{}` points at `{host}:2375`, which is not a service", s.name));
+                    out.push(format!(
+                        "{d}: service `{}` points at `{host}:2375`, which is not a service",
+                        s.name
+                    ));
                 }
             }
         }
@@ -88,7 +100,11 @@ fn counts_over_the_corpus() {
         }
         // Only what the run introduced (override files reference networks of their base file).
         let before = output_problems(&d, r.input());
-        problems.extend(output_problems(&d, &r.output).into_iter().filter(|p| !before.contains(p)));
+        problems.extend(
+            output_problems(&d, &r.output)
+                .into_iter()
+                .filter(|p| !before.contains(p)),
+        );
         for rule in RULES {
             let mine: Vec<usize> = (0..r.findings.len())
                 .filter(|&i| r.findings[i].rule == *rule)
@@ -98,7 +114,10 @@ fn counts_over_the_corpus() {
                 c.files += 1;
             }
             c.findings += mine.len();
-            c.with_fix += mine.iter().filter(|&&i| r.findings[i].fix.is_some()).count();
+            c.with_fix += mine
+                .iter()
+                .filter(|&&i| r.findings[i].fix.is_some())
+                .count();
             c.applied += mine.iter().filter(|i| r.applied.contains(i)).count();
             for &i in &mine {
                 let x = &r.findings[i];
@@ -108,7 +127,10 @@ fn counts_over_the_corpus() {
             }
         }
     }
-    eprintln!("{:<22} {:>5} {:>8} {:>8} {:>8}", "rule (production)", "files", "findings", "with fix", "applied");
+    eprintln!(
+        "{:<22} {:>5} {:>8} {:>8} {:>8}",
+        "rule (production)", "files", "findings", "with fix", "applied"
+    );
     for (rule, c) in &counts {
         eprintln!(
             "{rule:<22} {:>5} {:>8} {:>8} {:>8}",

@@ -104,11 +104,18 @@ impl Rule for DockerSocket {
                     "service `{}` mounts the runtime socket `{}`{}",
                     svc.name,
                     m.source,
-                    if m.read_only { " (read-only does not restrict the API)" } else { "" }
+                    if m.read_only {
+                        " (read-only does not restrict the API)"
+                    } else {
+                        ""
+                    }
                 ),
                 severity: Severity::Warning,
                 fix: None,
-                note: Some("use a socket proxy or accept it; see `compose-harden explain docker-socket`".into()),
+                note: Some(
+                    "use a socket proxy or accept it; see `compose-harden explain docker-socket`"
+                        .into(),
+                ),
             };
             if socket_proxy::is_proxy_image(image) {
                 f.severity = Severity::Info;
@@ -116,7 +123,10 @@ impl Rule for DockerSocket {
                     "service `{}` is a socket proxy and mounts `{}` (expected)",
                     svc.name, m.source
                 );
-                f.note = Some("keep its API sections to what its clients need and its network internal".into());
+                f.note = Some(
+                    "keep its API sections to what its clients need and its network internal"
+                        .into(),
+                );
                 findings.push(f);
                 continue;
             }
@@ -126,29 +136,34 @@ impl Rule for DockerSocket {
             }
             let docker = is_docker_socket(&m.source) || is_docker_socket(&m.target);
             let client = socket_proxy::client_of(image);
-            let why_not = match client {
-                _ if !docker => Some("only the Docker socket has a proxy here".to_string()),
-                None => Some(format!(
+            let why_not =
+                match client {
+                    _ if !docker => Some("only the Docker socket has a proxy here".to_string()),
+                    None => Some(format!(
                     "`{}` is not in the client knowledge: which API sections it needs is unknown",
                     if image.is_empty() { "(no image)" } else { image }
                 )),
-                Some(c) if c.endpoint == socket_proxy::Endpoint::None => {
-                    f.note = Some(format!("no proxy: {}", c.note));
-                    findings.push(f);
-                    continue;
-                }
-                Some(c) if c.endpoint == socket_proxy::Endpoint::Config => Some(format!(
-                    "{} reads the endpoint from its configuration file: {}",
-                    c.name, c.note
-                )),
-                Some(_) => None,
-            };
+                    Some(c) if c.endpoint == socket_proxy::Endpoint::None => {
+                        f.note = Some(format!("no proxy: {}", c.note));
+                        findings.push(f);
+                        continue;
+                    }
+                    Some(c) if c.endpoint == socket_proxy::Endpoint::Config => Some(format!(
+                        "{} reads the endpoint from its configuration file: {}",
+                        c.name, c.note
+                    )),
+                    Some(_) => None,
+                };
             match (why_not, client) {
                 (None, Some(c)) => {
                     findings.push(f);
                     moves.push((
                         findings.len() - 1,
-                        socket_proxy::Move { svc, mount: m, client: c },
+                        socket_proxy::Move {
+                            svc,
+                            mount: m,
+                            client: c,
+                        },
                     ));
                 }
                 (why, _) => {
@@ -168,11 +183,21 @@ impl Rule for DockerSocket {
                 // Each client alone first: one that cannot move keeps its mount (read-only)
                 // without holding the others back.
                 let (i, m) = mv;
-                let alone = socket_proxy::Move { svc: m.svc, mount: m.mount, client: m.client };
+                let alone = socket_proxy::Move {
+                    svc: m.svc,
+                    mount: m.mount,
+                    client: m.client,
+                };
                 match socket_proxy::plan(ctx, &[alone]) {
                     Ok(_) => group.push(mv),
                     Err(why) => {
-                        read_only_fallback(y, m.svc, m.mount, &format!("no proxy: {why}"), &mut findings[*i]);
+                        read_only_fallback(
+                            y,
+                            m.svc,
+                            m.mount,
+                            &format!("no proxy: {why}"),
+                            &mut findings[*i],
+                        );
                     }
                 }
             }
@@ -180,15 +205,20 @@ impl Rule for DockerSocket {
                 continue;
             }
             // A client that mounts the socket twice cannot be moved in one step.
-            let twice = group.iter().enumerate().any(|(i, (_, a))| {
-                group[..i].iter().any(|(_, b)| b.svc.name == a.svc.name)
-            });
+            let twice = group
+                .iter()
+                .enumerate()
+                .any(|(i, (_, a))| group[..i].iter().any(|(_, b)| b.svc.name == a.svc.name));
             let planned = if twice {
                 Err("a client mounts the socket more than once".to_string())
             } else {
                 let list: Vec<socket_proxy::Move<'_>> = group
                     .iter()
-                    .map(|(_, m)| socket_proxy::Move { svc: m.svc, mount: m.mount, client: m.client })
+                    .map(|(_, m)| socket_proxy::Move {
+                        svc: m.svc,
+                        mount: m.mount,
+                        client: m.client,
+                    })
                     .collect();
                 socket_proxy::plan(ctx, &list)
             };
@@ -198,11 +228,20 @@ impl Rule for DockerSocket {
                     let sections: Vec<String> = group
                         .iter()
                         .zip(&names)
-                        .map(|((_, m), n)| format!("`{}` → `{n}` ({})", m.svc.name, m.client.sections.join(", ")))
+                        .map(|((_, m), n)| {
+                            format!(
+                                "`{}` → `{n}` ({})",
+                                m.svc.name,
+                                m.client.sections.join(", ")
+                            )
+                        })
                         .collect();
                     findings[*first].fix = Some(Fix::new(
                         ID,
-                        format!("Replace the Docker socket mount with a socket proxy: {}", sections.join("; ")),
+                        format!(
+                            "Replace the Docker socket mount with a socket proxy: {}",
+                            sections.join("; ")
+                        ),
                         Applicability::Review,
                         edits,
                         changes,
@@ -210,9 +249,17 @@ impl Rule for DockerSocket {
                     ));
                     for ((i, m), n) in group.iter().zip(&names) {
                         findings[*i].note = Some(if *i == *first {
-                            format!("review: {} reaches the API only through `{n}` ({}); {}", m.client.name, socket_proxy::url(n), m.client.note)
+                            format!(
+                                "review: {} reaches the API only through `{n}` ({}); {}",
+                                m.client.name,
+                                socket_proxy::url(n),
+                                m.client.note
+                            )
                         } else {
-                            format!("moved behind `{n}` by the fix reported for `{}`; {}", group[0].1.svc.name, m.client.note)
+                            format!(
+                                "moved behind `{n}` by the fix reported for `{}`; {}",
+                                group[0].1.svc.name, m.client.note
+                            )
                         });
                     }
                 }
@@ -230,7 +277,13 @@ impl Rule for DockerSocket {
 
 /// Offer `:ro` for a mount the proxy cannot replace, saying why and that `:ro` does not
 /// restrict the API.
-fn read_only_fallback(y: &Yaml, svc: &Service, m: &hardening::BindMount, why: &str, f: &mut Finding) {
+fn read_only_fallback(
+    y: &Yaml,
+    svc: &Service,
+    m: &hardening::BindMount,
+    why: &str,
+    f: &mut Finding,
+) {
     let what = "`:ro` does not restrict the API (connecting to a socket needs no write access): put a socket proxy in front by hand, see `compose-harden explain docker-socket`";
     match socket_proxy::read_only(y, svc, m) {
         Ok(Some((edit, change))) => {

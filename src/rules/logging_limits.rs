@@ -119,7 +119,11 @@ fn plan(
             let edit = ops::insert_key(y, logging, "options", &value)?;
             Ok((
                 vec![edit],
-                vec![Change::InsertKey(path.clone(), "options".into(), value.value())],
+                vec![Change::InsertKey(
+                    path.clone(),
+                    "options".into(),
+                    value.value(),
+                )],
             ))
         }
         Some(o) if y.resolve(o) == o && matches!(y.node(o).kind, NodeKind::Map { .. }) => {
@@ -182,7 +186,9 @@ impl Rule for LoggingLimits {
                 match ctx.inherits(svc, ID) {
                     Inherit::FromBase => continue,
                     Inherit::Unknown => {
-                        finding.note = Some("it `extends` a service from another file; bound the logs there".into());
+                        finding.note = Some(
+                            "it `extends` a service from another file; bound the logs there".into(),
+                        );
                         out.push(finding);
                         continue;
                     }

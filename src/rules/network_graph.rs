@@ -48,9 +48,25 @@ fn roles() -> &'static Roles {
     })
 }
 
+/// The server kinds of `data/network-roles.toml` with their image names (for docs and tests).
+pub fn server_kinds() -> Vec<(&'static str, &'static [String])> {
+    roles()
+        .server
+        .iter()
+        .map(|s| (s.kind.as_str(), s.images.as_slice()))
+        .collect()
+}
+
 /// Images whose mounted configuration routes HTTP to application services (not to databases),
 /// so a configuration mount does not make them possible database clients.
-const HTTP_FRONTENDS: &[&str] = &["nginx", "openresty", "traefik", "caddy", "httpd", "nginx-unprivileged"];
+const HTTP_FRONTENDS: &[&str] = &[
+    "nginx",
+    "openresty",
+    "traefik",
+    "caddy",
+    "httpd",
+    "nginx-unprivileged",
+];
 
 /// What an image is, network-wise.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,7 +86,9 @@ fn last_segment(image: &str) -> String {
 
 /// The role of `image`.
 pub fn role(image: Option<&str>) -> Role {
-    let Some(image) = image else { return Role::Other };
+    let Some(image) = image else {
+        return Role::Other;
+    };
     if image.contains("${") && !image.contains(":-") {
         return Role::Other;
     }
@@ -150,7 +168,11 @@ impl Graph {
     /// Whether `client` may connect to server `server`: an edge, or an assumption covering
     /// the server's kind.
     pub fn reaches(&self, client: &str, server: &str) -> bool {
-        if self.edges.iter().any(|e| e.from == client && e.to == server) {
+        if self
+            .edges
+            .iter()
+            .any(|e| e.from == client && e.to == server)
+        {
             return true;
         }
         let (Some(c), Some(s)) = (self.node(client), self.node(server)) else {
@@ -176,7 +198,10 @@ fn host_words(text: &str) -> Vec<(String, bool)> {
             if chars.peek() == Some(&'{') {
                 chars.next();
             }
-            while chars.peek().is_some_and(|c| c.is_ascii_alphanumeric() || *c == '_') {
+            while chars
+                .peek()
+                .is_some_and(|c| c.is_ascii_alphanumeric() || *c == '_')
+            {
                 chars.next();
             }
             continue;
@@ -198,7 +223,9 @@ fn host_words(text: &str) -> Vec<(String, bool)> {
         }
         let raw = &plain[start..i];
         let lead = raw.len() - raw.trim_start_matches(['-', '.']).len();
-        let word = raw.trim_matches(|c| c == '-' || c == '.').to_ascii_lowercase();
+        let word = raw
+            .trim_matches(|c| c == '-' || c == '.')
+            .to_ascii_lowercase();
         if word.is_empty() {
             continue;
         }
@@ -217,8 +244,18 @@ fn host_words(text: &str) -> Vec<(String, bool)> {
 fn hostish_key(key: &str) -> bool {
     let k = key.to_ascii_uppercase();
     [
-        "HOST", "URL", "URI", "ADDR", "DSN", "SERVER", "BROKER", "ENDPOINT", "BOOTSTRAP",
-        "CONNECT", "NODES", "CLUSTER",
+        "HOST",
+        "URL",
+        "URI",
+        "ADDR",
+        "DSN",
+        "SERVER",
+        "BROKER",
+        "ENDPOINT",
+        "BOOTSTRAP",
+        "CONNECT",
+        "NODES",
+        "CLUSTER",
     ]
     .iter()
     .any(|w| k.contains(w))
@@ -236,8 +273,22 @@ fn config_mount(y: &Yaml, svc: &Service) -> Option<String> {
             last.rsplit_once('.').is_some_and(|(_, ext)| {
                 matches!(
                     ext.to_ascii_lowercase().as_str(),
-                    "yml" | "yaml" | "json" | "toml" | "ini" | "conf" | "cfg" | "cnf"
-                        | "properties" | "xml" | "env" | "js" | "php" | "py" | "lua" | "hcl"
+                    "yml"
+                        | "yaml"
+                        | "json"
+                        | "toml"
+                        | "ini"
+                        | "conf"
+                        | "cfg"
+                        | "cnf"
+                        | "properties"
+                        | "xml"
+                        | "env"
+                        | "js"
+                        | "php"
+                        | "py"
+                        | "lua"
+                        | "hcl"
                 )
             })
         };
@@ -248,7 +299,10 @@ fn config_mount(y: &Yaml, svc: &Service) -> Option<String> {
             )
         });
         let etc = t.starts_with("/etc/")
-            && !matches!(t, "/etc/localtime" | "/etc/timezone" | "/etc/hosts" | "/etc/resolv.conf")
+            && !matches!(
+                t,
+                "/etc/localtime" | "/etc/timezone" | "/etc/hosts" | "/etc/resolv.conf"
+            )
             && !t.starts_with("/etc/ssl")
             && !t.starts_with("/etc/letsencrypt");
         if file(t) || file(&m.source) || dir || etc {
@@ -288,12 +342,8 @@ pub fn infer(
             }
         }
     }
-    let lookup = |w: &str| -> Option<&str> {
-        names
-            .iter()
-            .find(|(n, _)| n == w)
-            .map(|(_, s)| s.as_str())
-    };
+    let lookup =
+        |w: &str| -> Option<&str> { names.iter().find(|(n, _)| n == w).map(|(_, s)| s.as_str()) };
     let mut edges: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
     let mut nodes = Vec::new();
     for s in &services {
@@ -328,7 +378,9 @@ pub fn infer(
         let mut egress: Option<String> = None;
         if let Some(env) = env_entries::environment(y, s) {
             for e in &env.entries {
-                let Some(v) = e.value.as_deref() else { continue };
+                let Some(v) = e.value.as_deref() else {
+                    continue;
+                };
                 let mut found = false;
                 // A server's own settings (`POSTGRES_DB: app`) often repeat a client's name:
                 // for servers only addresses or host-named keys count.
@@ -416,7 +468,10 @@ pub fn infer(
                 .get(y, "env_file")
                 .map(|_| "its `env_file` is not read here".to_string())
                 .or(unresolved)
-                .or_else(|| s.get(y, "configs").map(|_| "it reads Compose `configs:`".to_string()))
+                .or_else(|| {
+                    s.get(y, "configs")
+                        .map(|_| "it reads Compose `configs:`".to_string())
+                })
                 .or_else(|| if frontend { None } else { config_mount(y, s) });
             why.map(|why| Assumed { kinds: None, why })
         };
@@ -462,12 +517,19 @@ fn external_url_host<'a>(v: &str, lookup: &dyn Fn(&str) -> Option<&'a str>) -> O
         let authority = after.split(['/', '?', '#', ' ', ',']).next().unwrap_or("");
         let hostport = authority.rsplit('@').next().unwrap_or(authority);
         let host = if hostport.starts_with('[') {
-            hostport.split(']').next().unwrap_or("").trim_start_matches('[')
+            hostport
+                .split(']')
+                .next()
+                .unwrap_or("")
+                .trim_start_matches('[')
         } else {
             hostport.split(':').next().unwrap_or("")
         }
         .to_ascii_lowercase();
-        let local = matches!(host.as_str(), "" | "localhost" | "127.0.0.1" | "0.0.0.0" | "::" | "::1");
+        let local = matches!(
+            host.as_str(),
+            "" | "localhost" | "127.0.0.1" | "0.0.0.0" | "::" | "::1"
+        );
         if !local && !host.contains('$') && lookup(&host).is_none() {
             return Some(host);
         }
@@ -511,17 +573,21 @@ pub fn render_text(g: &Graph) -> String {
         s.push_str("  (none found)\n");
     }
     for e in &g.edges {
-        s.push_str(&format!("  {} -> {}: {}\n", e.from, e.to, e.evidence.join(", ")));
+        s.push_str(&format!(
+            "  {} -> {}: {}\n",
+            e.from,
+            e.to,
+            e.evidence.join(", ")
+        ));
     }
     let assumed: Vec<&Node> = g.nodes.iter().filter(|n| n.assumed.is_some()).collect();
     if !assumed.is_empty() {
         s.push_str("\nassumed to reach servers the file does not show (declare them with [rules.network-segmentation] connections to narrow this):\n");
         for n in assumed {
             let a = n.assumed.as_ref().expect("filtered");
-            let kinds = a
-                .kinds
-                .as_ref()
-                .map_or("any server".to_string(), |k| format!("{} servers", k.join("/")));
+            let kinds = a.kinds.as_ref().map_or("any server".to_string(), |k| {
+                format!("{} servers", k.join("/"))
+            });
             s.push_str(&format!("  {} -> {kinds}: {}\n", n.name, a.why));
         }
     }
@@ -541,7 +607,11 @@ pub fn render_dot(g: &Graph, networks: &[(String, bool, Vec<String>)]) -> String
             Role::Admin(_) => " shape=hexagon",
             Role::Other => "",
         };
-        s.push_str(&format!("  {} [label={}{shape}];\n", dot_id(&n.name), dot_id(&n.name)));
+        s.push_str(&format!(
+            "  {} [label={}{shape}];\n",
+            dot_id(&n.name),
+            dot_id(&n.name)
+        ));
     }
     for e in &g.edges {
         s.push_str(&format!(
@@ -559,7 +629,10 @@ pub fn render_dot(g: &Graph, networks: &[(String, bool, Vec<String>)]) -> String
                     (Role::Server(k), Some(ks)) => ks.contains(k),
                     _ => false,
                 };
-                if covered && t.name != n.name && !g.edges.iter().any(|e| e.from == n.name && e.to == t.name) {
+                if covered
+                    && t.name != n.name
+                    && !g.edges.iter().any(|e| e.from == n.name && e.to == t.name)
+                {
                     s.push_str(&format!(
                         "  {} -> {} [style=dashed label={}];\n",
                         dot_id(&n.name),
@@ -573,7 +646,10 @@ pub fn render_dot(g: &Graph, networks: &[(String, bool, Vec<String>)]) -> String
     for (i, (net, internal, members)) in networks.iter().enumerate() {
         s.push_str(&format!(
             "  subgraph cluster_{i} {{\n    label={};\n    style=dashed;\n",
-            dot_id(&format!("{net}{}", if *internal { " (internal)" } else { "" }))
+            dot_id(&format!(
+                "{net}{}",
+                if *internal { " (internal)" } else { "" }
+            ))
         ));
         for m in members {
             s.push_str(&format!("    {};\n", dot_id(m)));
@@ -597,8 +673,14 @@ mod tests {
     #[test]
     fn roles_load() {
         assert_eq!(role(Some("postgres:16")), Role::Server("postgres".into()));
-        assert_eq!(role(Some("bitnami/postgresql:16")), Role::Server("postgres".into()));
-        assert_eq!(role(Some("confluentinc/cp-kafka:7.1.1")), Role::Server("kafka".into()));
+        assert_eq!(
+            role(Some("bitnami/postgresql:16")),
+            Role::Server("postgres".into())
+        );
+        assert_eq!(
+            role(Some("confluentinc/cp-kafka:7.1.1")),
+            Role::Server("kafka".into())
+        );
         assert!(matches!(role(Some("adminer:4")), Role::Admin(_)));
         assert_eq!(role(Some("nginx:1.27")), Role::Other);
     }
@@ -629,7 +711,10 @@ mod tests {
     #[test]
     fn words() {
         let w = |t: &str| -> Vec<(String, bool)> { host_words(t) };
-        assert_eq!(w("${DB:-db}:5432"), [("db".into(), true), ("5432".into(), false)]);
+        assert_eq!(
+            w("${DB:-db}:5432"),
+            [("db".into(), true), ("5432".into(), false)]
+        );
         assert_eq!(
             w("PLAINTEXT://obmp-kafka:29092"),
             [
@@ -638,7 +723,14 @@ mod tests {
                 ("29092".into(), false)
             ]
         );
-        assert_eq!(w("pg_isready -U app"), [("pg_isready".into(), false), ("u".into(), false), ("app".into(), false)]);
+        assert_eq!(
+            w("pg_isready -U app"),
+            [
+                ("pg_isready".into(), false),
+                ("u".into(), false),
+                ("app".into(), false)
+            ]
+        );
         assert_eq!(w("u:p@db/x")[2], ("db".into(), true));
     }
 }

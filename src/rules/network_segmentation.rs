@@ -103,12 +103,9 @@ fn file_blocker(ctx: &Ctx<'_>, doc: usize) -> Option<String> {
         return Some("it `include`s other files, whose services are not visible here".into());
     }
     if y.get(root, "networks").is_some_and(|n| !y.is_null(n)) {
-        return Some(
-            "the file already defines networks: its topology is left as designed".into(),
-        );
+        return Some("the file already defines networks: its topology is left as designed".into());
     }
-    if ctx.profile.docker_socket_fix() && ctx.profile.rules.enabled("docker-socket") == Some(true)
-    {
+    if ctx.profile.docker_socket_fix() && ctx.profile.rules.enabled("docker-socket") == Some(true) {
         let socket = ctx.compose.services.iter().any(|s| {
             super::hardening::bind_mounts(y, s).iter().any(|m| {
                 super::docker_socket::is_runtime_socket(&m.source)
@@ -178,7 +175,10 @@ fn reaches_host(y: &crate::yaml::Yaml, svc: &crate::compose::Service) -> Option<
     };
     if let Some(h) = svc.get(y, "extra_hosts") {
         let texts: Vec<String> = match y.items(h.resolved) {
-            Some(items) => items.iter().filter_map(|&i| y.scalar(i).map(str::to_string)).collect(),
+            Some(items) => items
+                .iter()
+                .filter_map(|&i| y.scalar(i).map(str::to_string))
+                .collect(),
             None => y
                 .entries(h.resolved)
                 .unwrap_or(&[])
@@ -249,9 +249,15 @@ fn plan(ctx: &Ctx<'_>, p: &mut Proposal) {
     // Candidates: servers with clients, none of them ignored.
     let mut cand: Vec<(String, String, Vec<String>)> = Vec::new();
     for n in &g.nodes {
-        let Role::Server(kind) = &n.role else { continue };
+        let Role::Server(kind) = &n.role else {
+            continue;
+        };
         if ignored(&n.name) {
-            p.kept.push((n.name.clone(), kind.clone(), "the profile ignores it".into()));
+            p.kept.push((
+                n.name.clone(),
+                kind.clone(),
+                "the profile ignores it".into(),
+            ));
             continue;
         }
         let clients: Vec<String> = g
@@ -284,7 +290,11 @@ fn plan(ctx: &Ctx<'_>, p: &mut Proposal) {
         let before = cand.len();
         let mut dropped = Vec::new();
         cand.retain(|(n, kind, _)| {
-            match g.targets(n).into_iter().find(|t| !names.iter().any(|x| x == t)) {
+            match g
+                .targets(n)
+                .into_iter()
+                .find(|t| !names.iter().any(|x| x == t))
+            {
                 Some(t) => {
                     dropped.push((
                         n.clone(),
@@ -349,11 +359,7 @@ impl Rule for NetworkSegmentation {
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         let y = ctx.y;
         for p in propose(ctx) {
-            let at = |name: &str| {
-                ctx.compose
-                    .service(p.doc, name)
-                    .map_or(0, |s| s.at(y))
-            };
+            let at = |name: &str| ctx.compose.service(p.doc, name).map_or(0, |s| s.at(y));
             let servers: Vec<(&str, &str)> = p
                 .graph
                 .nodes
@@ -394,7 +400,9 @@ impl Rule for NetworkSegmentation {
                     note: Some(format!("left on the default network: {why}")),
                 });
             }
-            let Some(first) = p.backends.first() else { continue };
+            let Some(first) = p.backends.first() else {
+                continue;
+            };
             let fix = build_fix(ctx, &p);
             for b in &p.backends {
                 let mut f = Finding {

@@ -129,14 +129,15 @@ impl Rule for NonRootUser {
             match ctx.inherits(svc, ID) {
                 Inherit::FromBase => continue,
                 Inherit::Unknown => {
-                    finding.note = Some("it `extends` a service from another file; set `user:` there".into());
+                    finding.note =
+                        Some("it `extends` a service from another file; set `user:` there".into());
                     out.push(finding);
                     continue;
                 }
                 Inherit::No => {}
             }
             let repo = crate::compose::image::repository(image);
-            if !entry.repositories.iter().any(|r| *r == repo) {
+            if !entry.repositories.contains(&repo) {
                 finding.message = format!(
                     "service `{}` may start as root; {} images support `user: {user}`",
                     svc.name, info.family

@@ -43,8 +43,10 @@ password (`ALTER ROLE … PASSWORD …`) before you do.",
 
 fn has_password(env: &Env) -> bool {
     env.entries.iter().any(|e| {
-        matches!(e.key.as_str(), "POSTGRES_PASSWORD" | "POSTGRES_PASSWORD_FILE")
-            && e.value.as_deref().is_some_and(|v| !v.trim().is_empty())
+        matches!(
+            e.key.as_str(),
+            "POSTGRES_PASSWORD" | "POSTGRES_PASSWORD_FILE"
+        ) && e.value.as_deref().is_some_and(|v| !v.trim().is_empty())
     })
 }
 
@@ -53,7 +55,10 @@ fn initdb_trust(args: &str) -> bool {
     args.split_whitespace().any(|a| {
         ["--auth=", "--auth-host=", "--auth-local=", "-A"]
             .iter()
-            .any(|p| a.strip_prefix(p).is_some_and(|m| m.trim_start_matches('=') == "trust"))
+            .any(|p| {
+                a.strip_prefix(p)
+                    .is_some_and(|m| m.trim_start_matches('=') == "trust")
+            })
     }) || args
         .split_whitespace()
         .collect::<Vec<_>>()

@@ -84,9 +84,7 @@ pub fn clients() -> &'static [Client] {
 /// The client entry for `image`.
 pub fn client_of(image: &str) -> Option<&'static Client> {
     let repo = crate::compose::image::repository(image);
-    clients()
-        .iter()
-        .find(|c| c.repositories.iter().any(|r| *r == repo))
+    clients().iter().find(|c| c.repositories.contains(&repo))
 }
 
 /// Whether `image` is a socket proxy.
@@ -105,9 +103,13 @@ pub struct Move<'a> {
     pub client: &'static Client,
 }
 
+/// A planned move: the proxy name chosen for each client (in order), the edits and the
+/// declared changes.
+pub type Planned = (Vec<String>, Vec<Edit>, Vec<Change>);
+
 /// The proxy name chosen for each move (in order) and the fix's edits and changes; all moves
 /// must be in one document.
-pub fn plan(ctx: &Ctx<'_>, moves: &[Move<'_>]) -> Result<(Vec<String>, Vec<Edit>, Vec<Change>), String> {
+pub fn plan(ctx: &Ctx<'_>, moves: &[Move<'_>]) -> Result<Planned, String> {
     let y = ctx.y;
     let doc = moves.first().ok_or("nothing to move")?.svc.doc;
     let root = y.docs[doc].root;
@@ -159,7 +161,10 @@ pub fn plan(ctx: &Ctx<'_>, moves: &[Move<'_>]) -> Result<(Vec<String>, Vec<Edit>
             v.value(),
         ));
     }
-    edits.extend(ops::insert_keys(y, services, &proxies).map_err(|w| format!("cannot add the proxy service: {w}"))?);
+    edits.extend(
+        ops::insert_keys(y, services, &proxies)
+            .map_err(|w| format!("cannot add the proxy service: {w}"))?,
+    );
 
     // Their internal networks.
     let nets: Vec<(String, NewNode)> = names
@@ -178,11 +183,19 @@ pub fn plan(ctx: &Ctx<'_>, moves: &[Move<'_>]) -> Result<(Vec<String>, Vec<Edit>
                 ops::insert_key(y, root, "networks", &value)
                     .map_err(|w| format!("cannot add top-level `networks`: {w}"))?,
             );
-            changes.push(Change::InsertKey(root_path.clone(), "networks".into(), value.value()));
+            changes.push(Change::InsertKey(
+                root_path.clone(),
+                "networks".into(),
+                value.value(),
+            ));
         }
         Some(n) if y.resolve(n) == n && matches!(y.node(n).kind, NodeKind::Map { .. }) => {
             for (k, v) in &nets {
-                changes.push(Change::InsertKey(root_path.key("networks"), k.clone(), v.value()));
+                changes.push(Change::InsertKey(
+                    root_path.key("networks"),
+                    k.clone(),
+                    v.value(),
+                ));
             }
             edits.extend(
                 ops::insert_keys(y, n, &nets)
@@ -194,7 +207,8 @@ pub fn plan(ctx: &Ctx<'_>, moves: &[Move<'_>]) -> Result<(Vec<String>, Vec<Edit>
 
     // The clients: no socket, pointed at their proxy, on its network, started after it.
     for (m, name) in moves.iter().zip(&names) {
-        let (e, c) = move_client(ctx, m, name).map_err(|w| format!("service `{}`: {w}", m.svc.name))?;
+        let (e, c) =
+            move_client(ctx, m, name).map_err(|w| format!("service `{}`: {w}", m.svc.name))?;
         edits.extend(e);
         changes.extend(c);
     }
@@ -239,7 +253,10 @@ fn proxy_service(ctx: &Ctx<'_>, m: &Move<'_>, name: &str) -> NewNode {
         ("image".into(), NewNode::Str(PROXY_IMAGE.into())),
         ("environment".into(), NewNode::Map(env)),
         ("volumes".into(), NewNode::Seq(vec![NewNode::Str(mount)])),
-        ("networks".into(), NewNode::Seq(vec![NewNode::Str(name.into())])),
+        (
+            "networks".into(),
+            NewNode::Seq(vec![NewNode::Str(name.into())]),
+        ),
         (
             "restart".into(),
             NewNode::Raw(ctx.profile.restart_policy().into()),
@@ -248,7 +265,10 @@ fn proxy_service(ctx: &Ctx<'_>, m: &Move<'_>, name: &str) -> NewNode {
             "security_opt".into(),
             NewNode::Seq(vec![NewNode::Str("no-new-privileges:true".into())]),
         ),
-        ("cap_drop".into(), NewNode::Seq(vec![NewNode::Str("ALL".into())])),
+        (
+            "cap_drop".into(),
+            NewNode::Seq(vec![NewNode::Str("ALL".into())]),
+        ),
     ];
     // What other rules of the profile would add to a new service, so a second run is quiet.
     if ctx.profile.rules.enabled("resource-limits") == Some(true) {
@@ -277,17 +297,27 @@ fn command(y: &Yaml, svc: &Service) -> Option<(NodeId, Vec<String>)> {
         return None;
     }
     if let Some(s) = y.scalar(c.resolved) {
-        return Some((c.resolved, s.split_whitespace().map(str::to_string).collect()));
+        return Some((
+            c.resolved,
+            s.split_whitespace().map(str::to_string).collect(),
+        ));
     }
     let items = y.items(c.resolved)?;
     Some((
         c.resolved,
-        items.iter().filter_map(|&i| y.scalar(i).map(str::to_string)).collect(),
+        items
+            .iter()
+            .filter_map(|&i| y.scalar(i).map(str::to_string))
+            .collect(),
     ))
 }
 
 /// Edits that move one client behind proxy `name`.
-fn move_client(ctx: &Ctx<'_>, m: &Move<'_>, name: &str) -> Result<(Vec<Edit>, Vec<Change>), String> {
+fn move_client(
+    ctx: &Ctx<'_>,
+    m: &Move<'_>,
+    name: &str,
+) -> Result<(Vec<Edit>, Vec<Change>), String> {
     let y = ctx.y;
     let svc = m.svc;
     if svc.get(y, "network_mode").is_some() {
@@ -317,8 +347,12 @@ fn move_client(ctx: &Ctx<'_>, m: &Move<'_>, name: &str) -> Result<(Vec<Edit>, Ve
     // 2. Pointed at the proxy.
     let endpoint = url(name);
     match m.client.endpoint {
-        super::socket_proxy::Endpoint::Env => {
-            let var = m.client.variable.as_deref().ok_or("no variable in the client table")?;
+        Endpoint::Env => {
+            let var = m
+                .client
+                .variable
+                .as_deref()
+                .ok_or("no variable in the client table")?;
             if env_entries::environment(y, svc).is_some_and(|env| env.get(var).is_some()) {
                 return Err(format!("it already sets `{var}`"));
             }
@@ -327,8 +361,12 @@ fn move_client(ctx: &Ctx<'_>, m: &Move<'_>, name: &str) -> Result<(Vec<Edit>, Ve
                 env_entries::Add::NewKey(node) => e.add_key("environment", node),
             }
         }
-        super::socket_proxy::Endpoint::Flag => {
-            let flag = m.client.flag.as_deref().ok_or("no flag in the client table")?;
+        Endpoint::Flag => {
+            let flag = m
+                .client
+                .flag
+                .as_deref()
+                .ok_or("no flag in the client table")?;
             let requires = m.client.requires.as_deref().unwrap_or(flag);
             let (node, words) = command(y, svc).ok_or(if svc.get(y, "command").is_none() {
                 "it has no `command:`, so its endpoint is set in its configuration file"
@@ -347,14 +385,18 @@ fn move_client(ctx: &Ctx<'_>, m: &Move<'_>, name: &str) -> Result<(Vec<Edit>, Ve
             let path = svc.path.key("command");
             if let Some(text) = y.scalar(node) {
                 let new = format!("{text} {arg}");
-                let edit = ops::rewrite_in_scalar(y, node, text.len()..text.len(), &format!(" {arg}"))?;
+                let edit =
+                    ops::rewrite_in_scalar(y, node, text.len()..text.len(), &format!(" {arg}"))?;
                 e.push_raw(edit, Change::Set(path, NewNode::Str(new).value()));
             } else {
                 let item = NewNode::Str(arg);
-                e.push_raw(ops::append_item(y, node, &item)?, Change::Append(path, item.value()));
+                e.push_raw(
+                    ops::append_item(y, node, &item)?,
+                    Change::Append(path, item.value()),
+                );
             }
         }
-        super::socket_proxy::Endpoint::Config | super::socket_proxy::Endpoint::None => {
+        Endpoint::Config | Endpoint::None => {
             return Err("the client cannot be pointed at a proxy from the Compose file".into())
         }
     }
@@ -362,7 +404,11 @@ fn move_client(ctx: &Ctx<'_>, m: &Move<'_>, name: &str) -> Result<(Vec<Edit>, Ve
     // 3. On the proxy's network (keeping `default` when it had no `networks:`).
     match svc.get(y, "networks") {
         None => {
-            e.ensure_items("networks", &["default".to_string(), name.to_string()], |a, b| a == b)?;
+            e.ensure_items(
+                "networks",
+                &["default".to_string(), name.to_string()],
+                |a, b| a == b,
+            )?;
         }
         Some(s) if y.items(s.resolved).is_some() => {
             e.ensure_items("networks", &[name.to_string()], |a, b| a == b)?;
@@ -437,7 +483,10 @@ pub fn read_only(y: &Yaml, svc: &Service, m: &BindMount) -> Result<Option<(Edit,
         None => {
             let v = NewNode::Raw("true".into());
             let edit = ops::insert_key(y, m.node, "read_only", &v)?;
-            Ok(Some((edit, Change::InsertKey(path, "read_only".into(), v.value()))))
+            Ok(Some((
+                edit,
+                Change::InsertKey(path, "read_only".into(), v.value()),
+            )))
         }
         Some(n) => {
             let (edit, value) = super::hardening::replace_raw(y, n, "true")?;
@@ -455,7 +504,11 @@ mod tests {
         let t = clients();
         assert!(t.len() >= 5);
         for c in t {
-            assert!(!c.source.trim().is_empty() && !c.note.trim().is_empty(), "{}", c.name);
+            assert!(
+                !c.source.trim().is_empty() && !c.note.trim().is_empty(),
+                "{}",
+                c.name
+            );
             assert!(!c.repositories.is_empty(), "{}", c.name);
             match c.endpoint {
                 Endpoint::Env => assert!(c.variable.is_some(), "{}", c.name),
@@ -465,9 +518,20 @@ mod tests {
             for s in &c.sections {
                 assert!(
                     [
-                        "CONTAINERS", "IMAGES", "NETWORKS", "POST", "INFO", "EXEC", "VOLUMES",
-                        "SERVICES", "TASKS", "SYSTEM", "ALLOW_START", "ALLOW_STOP",
-                        "ALLOW_RESTARTS", "DISTRIBUTION"
+                        "CONTAINERS",
+                        "IMAGES",
+                        "NETWORKS",
+                        "POST",
+                        "INFO",
+                        "EXEC",
+                        "VOLUMES",
+                        "SERVICES",
+                        "TASKS",
+                        "SYSTEM",
+                        "ALLOW_START",
+                        "ALLOW_STOP",
+                        "ALLOW_RESTARTS",
+                        "DISTRIBUTION"
                     ]
                     .contains(&s.as_str()),
                     "{}: unknown proxy section {s}",
@@ -475,7 +539,10 @@ mod tests {
                 );
             }
         }
-        assert_eq!(client_of("traefik:v3.1").map(|c| c.name.as_str()), Some("Traefik"));
+        assert_eq!(
+            client_of("traefik:v3.1").map(|c| c.name.as_str()),
+            Some("Traefik")
+        );
         assert!(client_of("ghcr.io/containrrr/watchtower:1.7").is_some());
         assert!(is_proxy_image("tecnativa/docker-socket-proxy:latest"));
     }

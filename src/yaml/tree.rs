@@ -338,9 +338,9 @@ impl Yaml {
             NodeKind::Map { entries } => entries
                 .last()
                 .map_or(n.span.end, |e| n.span.end.max(self.entry_end(e, depth + 1))),
-            NodeKind::Seq { items } => items
-                .last()
-                .map_or(n.span.end, |&i| n.span.end.max(self.block_end(i, depth + 1))),
+            NodeKind::Seq { items } => items.last().map_or(n.span.end, |&i| {
+                n.span.end.max(self.block_end(i, depth + 1))
+            }),
             _ => n.span.end,
         }
     }

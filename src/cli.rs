@@ -1,4 +1,5 @@
-//! The command line: `diff`, `check`, `rules`, `explain`, `env`, `apply`, `rollback`.
+//! The command line: `diff`, `check`, `rules`, `explain`, `env`, `apply`, `rollback`,
+//! `network-graph`.
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -104,6 +105,13 @@ enum Command {
     },
     /// Print the man page (roff), e.g. `compose-harden man > compose-harden.1`.
     Man,
+    /// Show who talks to whom: the connections `network-segmentation` infers (with the places
+    /// that show them) and the networks it proposes, as a text table or Graphviz `dot`.
+    ///
+    /// Review this before accepting a `network-segmentation` fix: a connection missing here
+    /// (configured in a mounted file, typed into a UI) is lost by the fix; declare it with
+    /// `[rules.network-segmentation] connections = { client = ["server"] }`.
+    NetworkGraph(GraphArgs),
 }
 
 #[derive(Debug, Args)]
@@ -117,6 +125,23 @@ struct InitArgs {
     /// Overwrite an existing file.
     #[arg(long)]
     force: bool,
+    /// Largest input file accepted, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = engine::DEFAULT_MAX_SIZE)]
+    max_size: u64,
+}
+
+#[derive(Debug, Args)]
+struct GraphArgs {
+    /// Compose file (repeatable). Default: like `docker compose`.
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    files: Vec<PathBuf>,
+    /// Built-in profile name (`baseline`) or path to a TOML profile (its `connections` and
+    /// ignores apply).
+    #[arg(long, value_name = "NAME|PATH", default_value = "production")]
+    profile: String,
+    /// `text` (a table) or `dot` (pipe into `dot -Tsvg`).
+    #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = ["text", "dot"])]
+    format: String,
     /// Largest input file accepted, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = engine::DEFAULT_MAX_SIZE)]
     max_size: u64,
@@ -172,6 +197,30 @@ fn cmd_init(a: &InitArgs, err: &mut dyn Write) -> Result<i32, Error> {
         err,
         "wrote {p}: review it, then `compose-harden diff --profile {arg}`"
     );
+    Ok(0)
+}
+
+fn cmd_network_graph(a: &GraphArgs, out: &mut dyn Write) -> Result<i32, Error> {
+    let profile = Profile::load(&a.profile)?;
+    let files = compose_files(&a.files)?;
+    let several = files.len() > 1;
+    for f in &files {
+        let d = display(f);
+        let text = engine::read(f, &d, a.max_size)?;
+        let (y, compose) = engine::parse(text, &d)?;
+        let ctx = rules::Ctx::new(&y, &compose, &profile);
+        let body = rules::network_segmentation::report(&ctx, a.format == "dot");
+        let head = if several && a.format == "text" {
+            format!("# {d}\n")
+        } else if several {
+            format!("// {d}\n")
+        } else {
+            String::new()
+        };
+        if write!(out, "{head}{body}").is_err() {
+            return Ok(0);
+        }
+    }
     Ok(0)
 }
 
@@ -775,6 +824,7 @@ where
                 .map(|_| 0)
                 .or(Ok(0))
         }
+        Command::NetworkGraph(a) => cmd_network_graph(a, out),
         Command::Explain { rule } => match rules::by_id(rule) {
             Some(r) => {
                 let _ = write!(out, "{}", rules::explain(r.meta()));

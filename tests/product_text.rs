@@ -5,7 +5,8 @@
 mod support;
 
 fn assert_clean(what: &str, text: &str) {
-    let lower = text.to_lowercase();
+    // `seed` in backticks is a name the tool matches (a database seed job), not the documents.
+    let lower = text.to_lowercase().replace("`seed`", "`....`");
     if let Some(i) = lower.find("seed") {
         let start = lower[..i].rfind('\n').map_or(0, |n| n + 1);
         let end = lower[i..].find('\n').map_or(lower.len(), |n| i + n);
@@ -38,6 +39,7 @@ fn no_product_text_says_seed() {
         "init",
         "completions",
         "man",
+        "network-graph",
     ] {
         let (_, out, _) = support::run(&[cmd, "--help"]);
         assert!(out.contains("Usage"), "{cmd} --help");

@@ -7,17 +7,26 @@ use crate::yaml::{Applicability, Fix, Yaml};
 
 pub mod cap_drop_all;
 pub mod dangerous_cap_add;
+pub mod dev_root_token;
 pub mod docker_socket;
+pub mod env_entries;
 pub mod hardcoded_secret;
 pub mod hardening;
 pub mod host_namespace;
 pub mod kafka_host_listener;
+pub mod logging_limits;
+pub mod network_graph;
+pub mod network_segmentation;
 pub mod no_new_privileges;
+pub mod non_root_user;
+pub mod postgres_trust_auth;
 pub mod privileged;
 pub mod public_port;
 pub mod read_only_rootfs;
 pub mod resource_limits;
+pub mod restart_policy;
 pub mod sensitive_mount;
+pub mod socket_proxy;
 pub mod unconfined;
 pub mod unpinned_image;
 
@@ -263,6 +272,12 @@ pub static REGISTRY: &[&dyn Rule] = &[
     &unpinned_image::UnpinnedImage,
     &sensitive_mount::SensitiveMount,
     &dangerous_cap_add::DangerousCapAdd,
+    &postgres_trust_auth::PostgresTrustAuth,
+    &dev_root_token::DevRootToken,
+    &non_root_user::NonRootUser,
+    &logging_limits::LoggingLimits,
+    &restart_policy::RestartPolicy,
+    &network_segmentation::NetworkSegmentation,
 ];
 
 /// Checks the engine runs itself after the rules, whatever the profile selects (documented

@@ -306,6 +306,10 @@ impl Yaml {
 
     /// The byte range from an entry's key (with properties) to the end of its value.
     pub fn entry_span(&self, e: &Entry) -> Range<usize> {
+        self.nodes[e.key].full_start..self.entry_end(e, 0)
+    }
+
+    fn entry_end(&self, e: &Entry, depth: usize) -> usize {
         let key = &self.nodes[e.key];
         let value = &self.nodes[e.value];
         let mut end = value.span.end.max(key.span.end);
@@ -320,7 +324,25 @@ impl Yaml {
                 end = p + 1;
             }
         }
-        key.full_start..end
+        end.max(self.block_end(e.value, depth))
+    }
+
+    /// Where a block collection really ends: its span stops at its last child's value, which
+    /// for an empty last value (`volumes:\n  data:`) lies before that entry's `:`.
+    fn block_end(&self, id: NodeId, depth: usize) -> usize {
+        let n = &self.nodes[id];
+        if n.flow || depth > 64 {
+            return n.span.end;
+        }
+        match &n.kind {
+            NodeKind::Map { entries } => entries
+                .last()
+                .map_or(n.span.end, |e| n.span.end.max(self.entry_end(e, depth + 1))),
+            NodeKind::Seq { items } => items.last().map_or(n.span.end, |&i| {
+                n.span.end.max(self.block_end(i, depth + 1))
+            }),
+            _ => n.span.end,
+        }
     }
 
     /// The node at `path` (keys and indices, aliases followed on the way).

@@ -11,6 +11,7 @@ pub mod docker_socket;
 pub mod hardcoded_secret;
 pub mod hardening;
 pub mod host_namespace;
+pub mod images;
 pub mod kafka_host_listener;
 pub mod no_new_privileges;
 pub mod privileged;

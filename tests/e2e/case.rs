@@ -322,9 +322,13 @@ impl Work<'_> {
         self.engine.compose(&self.project, &self.dir)
     }
 
+    /// `compose-harden ARGS` in the work directory: this build, or the binary
+    /// `COMPOSE_HARDEN_E2E_BIN` names (to compare another build on the same stacks).
     fn tool(&self, args: &[&str]) -> Result<std::process::Output, String> {
+        let bin = std::env::var_os("COMPOSE_HARDEN_E2E_BIN")
+            .unwrap_or_else(|| env!("CARGO_BIN_EXE_compose-harden").into());
         run(
-            Command::new(env!("CARGO_BIN_EXE_compose-harden"))
+            Command::new(bin)
                 .current_dir(&self.dir)
                 .args(args)
                 .env_remove("COMPOSE_FILE"),
@@ -673,22 +677,23 @@ fn steps(w: &Work<'_>, r: &mut Report, profile: &str) -> Result<(), String> {
         );
     }
 
-    // 6. Rollback: the runbook in reverse, the files restored, the original up again.
+    // 6. Rollback: the runbook in reverse, the files restored, the original up again. A
+    // server that is not running (the hardening broke it) is rotated back once the restored
+    // file has started it again.
+    let mut later = Vec::new();
     for rot in stack.rotations {
         let changed = hardened
             .iter()
             .find(|s| s.name == rot.service)
             .and_then(|s| s.env(rot.key))
             .is_some_and(|v| v != rot.literal);
-        if changed {
-            r.check(
-                format!(
-                    "rollback: rotate {} back on the running {}",
-                    rot.key, rot.service
-                ),
-                "",
-                w.rotate(rot, rot.literal),
-            );
+        if !changed {
+            continue;
+        }
+        if w.state(rot.service).0 == "running" {
+            r.check(rotate_back(rot), "", w.rotate(rot, rot.literal));
+        } else {
+            later.push(rot);
         }
     }
     let back = w.tool(&["rollback"])?;
@@ -704,6 +709,14 @@ fn steps(w: &Work<'_>, r: &mut Report, profile: &str) -> Result<(), String> {
             Ok(())
         },
     );
+    for rot in later {
+        let started = w.up(&["--force-recreate", rot.service]);
+        r.check(
+            rotate_back(rot),
+            "after the restored file started it",
+            started.and_then(|()| w.rotate(rot, rot.literal)),
+        );
+    }
     let up = w.up(&["--force-recreate"]);
     r.check("rollback: original up --wait healthy again", "", up);
     if r.passed("rollback: original up --wait healthy again") {
@@ -719,6 +732,13 @@ fn steps(w: &Work<'_>, r: &mut Report, profile: &str) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+fn rotate_back(rot: &crate::stacks::Rotation) -> String {
+    format!(
+        "rollback: rotate {} back on the running {}",
+        rot.key, rot.service
+    )
 }
 
 /// The checks on one service's running container.

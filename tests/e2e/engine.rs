@@ -193,12 +193,12 @@ impl Engine {
             .arg(&pidfile)
             .arg("--host")
             .arg(format!("unix://{}", socket.display()))
-            // NOTE: leave the host's network alone: no default docker0 bridge (a system
-            // dockerd, started by the docker.io package where systemd runs, owns it) and no
-            // iptables rules (published ports go through docker-proxy). Compose projects get
-            // their own networks; builds run with --network none.
+            // NOTE: no default docker0 bridge (a system dockerd, started by the docker.io
+            // package where systemd runs, owns it): Compose projects get their own networks and
+            // builds run with --network none. iptables stays on: containers on a project
+            // network only reach each other through the FORWARD rules dockerd adds (the
+            // FORWARD policy is DROP wherever a dockerd has run).
             .arg("--bridge=none")
-            .arg("--iptables=false")
             .stdin(Stdio::null())
             .stdout(log.try_clone().map_err(|e| e.to_string())?)
             .stderr(log)

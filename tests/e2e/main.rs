@@ -12,6 +12,7 @@
 //! `target/e2e/`; see `engine.rs`.
 //!
 //! Filter like any test: `cargo test --test e2e -- database` runs the database stack only.
+//! `COMPOSE_HARDEN_E2E_BIN=/path/to/compose-harden` runs the cases with another build.
 
 mod case;
 mod engine;

@@ -152,7 +152,11 @@ pub static STACKS: &[Stack] = &[
     Stack {
         name: "collector",
         profiles: &["baseline", "openbmp"],
-        users: &[("influxdb", "influxdb"), ("telegraf", "telegraf")],
+        users: &[
+            ("collector", "collector"),
+            ("influxdb", "influxdb"),
+            ("telegraf", "telegraf"),
+        ],
         public: &[("openbmp", "collector", "5000")],
         clients: &[Client {
             service: "telegraf",

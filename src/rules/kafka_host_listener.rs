@@ -536,8 +536,7 @@ fn unused_ports(
         })
         .filter(|it| {
             it.published_target().is_some_and(|(_, t)| {
-                !listeners.iter().any(|l| l.port.as_deref() == Some(t))
-                    && !env_numbers.contains(&t)
+                !listeners.iter().any(|l| l.port.as_deref() == Some(t)) && !env_numbers.contains(&t)
             })
         })
         .map(|it| it.index)

@@ -39,6 +39,25 @@ pub struct Engine {
     pidfile: PathBuf,
     child: Mutex<Option<Child>>,
     stopped: AtomicBool,
+    /// Held while the engine runs: one e2e run per machine (the stacks publish fixed host
+    /// ports). Released after `stop` (fields drop after `Drop::drop`).
+    _machine: std::fs::File,
+}
+
+/// The machine-wide lock file that serialises e2e runs (from any checkout).
+const MACHINE_LOCK: &str = "/tmp/compose-harden-e2e.lock";
+
+fn machine_lock() -> Result<std::fs::File, String> {
+    let f = std::fs::File::create(MACHINE_LOCK).map_err(|e| format!("{MACHINE_LOCK}: {e}"))?;
+    match f.try_lock() {
+        Ok(()) => Ok(f),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            eprintln!("=== e2e: another e2e run holds {MACHINE_LOCK}; waiting for it");
+            f.lock().map_err(|e| format!("{MACHINE_LOCK}: {e}"))?;
+            Ok(f)
+        }
+        Err(std::fs::TryLockError::Error(e)) => Err(format!("{MACHINE_LOCK}: {e}")),
+    }
 }
 
 /// The package root.
@@ -157,6 +176,7 @@ impl Engine {
                 "COMPOSE_HARDEN_DOCKER_COMPOSE does not name the Docker Compose v2 binary \
 (scripts/compose-validator.sh installs it)",
             )?;
+        let machine = machine_lock()?;
         let root = e2e_root();
         let dir = root.join("engine");
         let socket = dir.join("docker.sock");
@@ -211,6 +231,7 @@ impl Engine {
             pidfile,
             child: Mutex::new(Some(child)),
             stopped: AtomicBool::new(false),
+            _machine: machine,
         };
         engine.wait_ready(Duration::from_secs(60))?;
         eprintln!(

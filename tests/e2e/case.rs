@@ -548,9 +548,16 @@ pub fn run_case(engine: &Engine, stack: &'static Stack, profile: &'static str) -
 
 /// The case's steps; an `Err` aborts the case (what follows depends on it).
 fn steps(w: &Work<'_>, r: &mut Report, profile: &str) -> Result<(), String> {
-    let stack = w.stack;
     let original = std::fs::read(w.dir.join("compose.yaml")).map_err(|e| e.to_string())?;
+    let hardened = harden(w, r, profile)?;
+    inspect(w, r, profile, &hardened);
+    roll_back(w, r, &hardened, &original)
+}
 
+/// The original up, `diff`, `apply --patch`, the init-only rotations, the hardened up.
+/// Returns the hardened file's services.
+fn harden(w: &Work<'_>, r: &mut Report, profile: &str) -> Result<Vec<Svc>, String> {
+    let stack = w.stack;
     // 1. The stack as written starts healthy (else the fixture is broken).
     let up = w.up(&[]);
     r.check("original: up --wait healthy", "", up.clone());
@@ -636,9 +643,13 @@ fn steps(w: &Work<'_>, r: &mut Report, profile: &str) -> Result<(), String> {
     if up.is_err() {
         w.settle(&hardened);
     }
+    Ok(hardened)
+}
 
-    // 5. What the running containers show.
-    for svc in &hardened {
+/// What the running containers of the hardened stack show.
+fn inspect(w: &Work<'_>, r: &mut Report, profile: &str, hardened: &[Svc]) {
+    let stack = w.stack;
+    for svc in hardened {
         containers(w, r, profile, svc);
     }
     for c in stack.clients {
@@ -676,10 +687,17 @@ fn steps(w: &Work<'_>, r: &mut Report, profile: &str) -> Result<(), String> {
             }),
         );
     }
+}
 
-    // 6. Rollback: the runbook in reverse, the files restored, the original up again. A
-    // server that is not running (the hardening broke it) is rotated back once the restored
-    // file has started it again.
+/// Rollback: the runbook in reverse, the files restored, the original up again. A server that
+/// is not running (the hardening broke it) is rotated back once the restored file started it.
+fn roll_back(
+    w: &Work<'_>,
+    r: &mut Report,
+    hardened: &[Svc],
+    original: &[u8],
+) -> Result<(), String> {
+    let stack = w.stack;
     let mut later = Vec::new();
     for rot in stack.rotations {
         let changed = hardened
@@ -703,7 +721,7 @@ fn steps(w: &Work<'_>, r: &mut Report, profile: &str) -> Result<(), String> {
         "",
         if !back.status.success() {
             Err(tail(&text(&back), 5))
-        } else if restored != original {
+        } else if restored.as_slice() != original {
             Err("compose.yaml differs from the original".into())
         } else {
             Ok(())

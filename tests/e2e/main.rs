@@ -116,7 +116,7 @@ fn main() -> std::process::ExitCode {
     if mode == Mode::Off && !args.list {
         eprintln!(
             "\n=== e2e: SKIPPED: these tests start their own dockerd (root, Debian's docker.io); \
-run them with COMPOSE_HARDEN_E2E=1 (bash .ci/run does, with =require)\n"
+run them with COMPOSE_HARDEN_E2E=1 (bash .ci/run does)\n"
         );
     }
     let trials: Vec<Trial> = stacks::cases()

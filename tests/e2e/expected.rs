@@ -95,7 +95,8 @@ literal (not linked to POSTGRES_PASSWORD)";
 const REDIS: &str = "issue 10: `--requirepass` on redis-server's command line (and in its \
 healthcheck) stays the old literal while REDIS_URL gets a new REDIS_URL_PASSWORD";
 const CONSUMER: &str = "issue 10: DB_PASSWORD gets its own variable instead of \
-POSTGRES_PASSWORD, and a base64 value with `/` breaks the consumer's `sed s/@DB_PASSWORD@/…/`";
+POSTGRES_PASSWORD (auth fails); and about half the generated base64 values hold a `/`, which \
+breaks the consumer's `sed s/@DB_PASSWORD@/…/` (it exits at start)";
 const TELEGRAF: &str = "issue 10: INFLUX_TOKEN gets its own variable instead of \
 DOCKER_INFLUXDB_INIT_ADMIN_TOKEN";
 

@@ -153,7 +153,7 @@ fn network_rules_over_corpus() {
             for &i in items {
                 let n = y.resolve(i);
                 let exposure = match &y.node(n).kind {
-                    NodeKind::Scalar { value, .. } => match ports::parse_short(value) {
+                    NodeKind::Scalar { .. } => match ports::parse_short(y.scalar(n).unwrap_or_default()) {
                         Ok(spec) => spec.exposure(),
                         Err(_) => continue,
                     },

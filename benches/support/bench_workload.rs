@@ -1,7 +1,7 @@
 //! Writes the benchmark workload of N services to stdout: `cargo run --release --example
 //! bench-workload -- N`. Used by scripts/bench.sh; the criterion benches use the same generator.
 
-#[path = "support/workload.rs"]
+#[path = "workload.rs"]
 mod workload;
 
 fn main() {

@@ -8,9 +8,10 @@ pub mod render;
 pub mod text;
 pub mod tree;
 pub mod value;
+pub mod verify;
 mod walk;
 
-pub use edit::{apply_fixes, Applicability, Applied, Edit, Fix, Rejected};
+pub use edit::{apply_fixes, apply_fixes_taking, Applicability, Applied, Edit, Fix, Rejected};
 pub use ops::{NewNode, Quote};
 pub use tree::{Children, Entry, Limits, Node, NodeId, NodeKind, ParseError, ScalarStyle, Yaml};
 pub use value::{Change, Path, Seg, Value};

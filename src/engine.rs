@@ -7,7 +7,7 @@ use crate::compose::Compose;
 use crate::error::Error;
 use crate::profile::Profile;
 use crate::rules::{Ctx, Finding, Rule, REGISTRY};
-use crate::yaml::{apply_fixes, Rejected, Yaml};
+use crate::yaml::{apply_fixes_taking, Rejected, Yaml};
 
 /// Default largest input accepted.
 pub const DEFAULT_MAX_SIZE: u64 = 64 * 1024 * 1024;
@@ -196,14 +196,17 @@ pub fn process(plan: &Plan, display: &str, text: String) -> Result<FileResult, E
         crate::provision::compose_findings(&ctx, display, &mut findings);
     }
     findings.sort_by_key(|f| f.at);
-    let fixes: Vec<&crate::yaml::Fix> = findings.iter().filter_map(|f| f.fix.as_ref()).collect();
     let owners: Vec<usize> = findings
         .iter()
         .enumerate()
         .filter(|(_, f)| f.fix.is_some())
         .map(|(i, _)| i)
         .collect();
-    let applied = apply_fixes(&yaml, &fixes);
+    // The fixes' edits move into the result and their declared changes are dropped once
+    // verified: findings keep only what reports use.
+    let mut fixes: Vec<&mut crate::yaml::Fix> =
+        findings.iter_mut().filter_map(|f| f.fix.as_mut()).collect();
+    let applied = apply_fixes_taking(&yaml, &mut fixes);
     Ok(FileResult {
         path: display.to_string(),
         output: applied.output,

@@ -184,10 +184,9 @@ pub fn parse(text: String, display: &str) -> Result<(Yaml, Compose), Error> {
     Ok((y, compose))
 }
 
-/// Run `plan` on `text` (from file `display`).
-pub fn process(plan: &Plan, display: &str, text: String) -> Result<FileResult, Error> {
-    let (yaml, compose) = parse(text, display)?;
-    let ctx = Ctx::new(&yaml, &compose, &plan.profile);
+/// Every finding of `plan`'s rules on one parsed file, in file order.
+pub fn findings(plan: &Plan, display: &str, yaml: &Yaml, compose: &Compose) -> Vec<Finding> {
+    let ctx = Ctx::new(yaml, compose, &plan.profile);
     let mut findings = Vec::new();
     for rule in &plan.rules {
         rule.check(&ctx, &mut findings);
@@ -196,6 +195,13 @@ pub fn process(plan: &Plan, display: &str, text: String) -> Result<FileResult, E
         crate::provision::compose_findings(&ctx, display, &mut findings);
     }
     findings.sort_by_key(|f| f.at);
+    findings
+}
+
+/// Run `plan` on `text` (from file `display`).
+pub fn process(plan: &Plan, display: &str, text: String) -> Result<FileResult, Error> {
+    let (yaml, compose) = parse(text, display)?;
+    let mut findings = findings(plan, display, &yaml, &compose);
     let owners: Vec<usize> = findings
         .iter()
         .enumerate()

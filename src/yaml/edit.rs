@@ -330,27 +330,51 @@ fn rejected(f: &Fix, reason: String, is_error: bool) -> Rejected {
     }
 }
 
+/// A file's fixes spliced in one pass, not yet verified.
+#[derive(Debug)]
+pub struct Spliced {
+    /// The new text.
+    pub output: String,
+    /// Indices of the fixes spliced (the others overlap an earlier one, or themselves).
+    pub accepted: Vec<usize>,
+    /// Fixes held back, with reasons.
+    pub rejected: Vec<Rejected>,
+}
+
+/// Choose the non-overlapping fixes and splice their edits into `y`'s text in one pass.
+pub fn splice_fixes(y: &Yaml, fixes: &[&Fix]) -> Spliced {
+    let (accepted, rejected) = select(fixes);
+    let mut edits: Vec<(usize, &Edit)> = accepted
+        .iter()
+        .flat_map(|&i| fixes[i].edits.iter().map(move |e| (i, e)))
+        .collect();
+    Spliced {
+        output: splice(&y.text, &mut edits),
+        accepted,
+        rejected,
+    }
+}
+
 /// Select, splice and verify. Fixes that overlap are held back; if verification fails, each
 /// fix is checked alone and those that fail are dropped with an error (the rest are applied
 /// and verified again).
 fn run(y: &Yaml, fixes: &[&Fix]) -> Outcome {
-    let (accepted, mut rejected_fixes) = select(fixes);
+    let Spliced {
+        output,
+        accepted,
+        rejected: mut rejected_fixes,
+    } = splice_fixes(y, fixes);
     if accepted.is_empty() {
         return Outcome {
-            output: y.text.clone(),
+            output,
             applied: accepted,
             rejected: rejected_fixes,
         };
     }
-    let build = |ids: &[usize]| {
-        let mut edits: Vec<(usize, &Edit)> = ids
-            .iter()
-            .flat_map(|&i| fixes[i].edits.iter().map(move |e| (i, e)))
-            .collect();
-        let changes: Vec<&Change> = ids.iter().flat_map(|&i| fixes[i].changes.iter()).collect();
-        (splice(&y.text, &mut edits), changes)
-    };
-    let (output, changes) = build(&accepted);
+    let changes: Vec<&Change> = accepted
+        .iter()
+        .flat_map(|&i| fixes[i].changes.iter())
+        .collect();
     // Fast path: one streaming comparison of the output with the input plus every change.
     if verify(y, &output, &changes).is_ok() {
         return Outcome {
@@ -360,6 +384,14 @@ fn run(y: &Yaml, fixes: &[&Fix]) -> Outcome {
         };
     }
     drop(output);
+    let build = |ids: &[usize]| {
+        let mut edits: Vec<(usize, &Edit)> = ids
+            .iter()
+            .flat_map(|&i| fixes[i].edits.iter().map(move |e| (i, e)))
+            .collect();
+        let changes: Vec<&Change> = ids.iter().flat_map(|&i| fixes[i].changes.iter()).collect();
+        (splice(&y.text, &mut edits), changes)
+    };
     // Slow path, taken only when something is wrong: find the culprits one by one.
     let mut good = Vec::new();
     for &i in &accepted {

@@ -39,7 +39,12 @@ fn bench(c: &mut Criterion) {
         g.sample_size(if n >= 10_000 { 10 } else { 30 });
         g.throughput(Throughput::Bytes(text.len() as u64));
         g.bench_function(BenchmarkId::new("parse", n), |b| {
-            b.iter(|| engine::parse(text.clone(), "bench.yml").expect("valid").0.len())
+            b.iter(|| {
+                engine::parse(text.clone(), "bench.yml")
+                    .expect("valid")
+                    .0
+                    .len()
+            })
         });
         g.bench_function(BenchmarkId::new("rules", n), |b| {
             b.iter(|| engine::findings(&plan, "bench.yml", &y, &compose).len())

@@ -175,7 +175,9 @@ fn one_merged_anchor_per_service_is_accepted_at_30000_services() {
         "x-common: &common\n  restart: unless-stopped\n  logging:\n    driver: json-file\n\nservices:\n",
     );
     for i in 0..30_000 {
-        s.push_str(&format!("  s{i}:\n    <<: *common\n    image: nginx:1.27\n"));
+        s.push_str(&format!(
+            "  s{i}:\n    <<: *common\n    image: nginx:1.27\n"
+        ));
     }
     let (y, compose) = compose_harden::engine::parse(s, "merges.yml").expect("accepted");
     assert!(y.has_alias());
@@ -191,7 +193,10 @@ fn alias_share_limit_at_its_edge() {
     let c = "x-c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n";
     let d = "x-d: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n";
     // One level of aliases never passes 99 %: the alias nodes themselves are not expanded.
-    let many: String = format!("{a}x-b: [{}]\nservices: {{}}\n", vec!["*a"; 10_000].join(", "));
+    let many: String = format!(
+        "{a}x-b: [{}]\nservices: {{}}\n",
+        vec!["*a"; 10_000].join(", ")
+    );
     assert!(parse(&many).is_ok());
     // Two levels: 1,320 of 1,359 decoded nodes come from aliases (97.1 %): accepted.
     assert!(parse(&format!("{a}{b}{c}services: {{}}\n")).is_ok());

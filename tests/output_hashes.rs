@@ -40,7 +40,11 @@ fn run(dir: &Path, name: &str, profile: &str) -> Outcome {
         .env_remove("CLICOLOR_FORCE")
         .output()
         .expect("run compose-harden");
-    (o.status.code().unwrap_or(-1), sha(&o.stdout), sha(&o.stderr))
+    (
+        o.status.code().unwrap_or(-1),
+        sha(&o.stdout),
+        sha(&o.stderr),
+    )
 }
 
 /// Every (set, file) to run: the example, then the corpus when available.
@@ -67,7 +71,10 @@ type Table = BTreeMap<(String, String, String), Outcome>;
 fn read_table(path: &Path) -> Table {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let mut t = Table::new();
-    for line in text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
         let c: Vec<&str> = line.split('\t').collect();
         assert_eq!(c.len(), 6, "{TABLE}: malformed row {line:?}");
         t.insert(
@@ -123,7 +130,10 @@ fn diff_output_is_byte_identical_to_the_recorded_table() {
     let mut problems = Vec::new();
     for (k, v) in &now {
         match committed.get(k) {
-            None => problems.push(format!("{} {} --profile {}: no recorded row", k.0, k.1, k.2)),
+            None => problems.push(format!(
+                "{} {} --profile {}: no recorded row",
+                k.0, k.1, k.2
+            )),
             Some(c) if c != v => {
                 let what = [
                     (c.0 != v.0).then(|| format!("exit {} (was {})", v.0, c.0)),

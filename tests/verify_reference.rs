@@ -21,8 +21,7 @@ use compose_harden::yaml::{Change, Edit, Fix, Path, Seg, Value, Yaml};
 
 fn reference(y: &Yaml, output: &str, changes: &[&Change]) -> Result<(), String> {
     let mut expected = documents(y);
-    apply_changes(&mut expected, changes)
-        .map_err(|p| VerifyError::BadChange(p).to_string())?;
+    apply_changes(&mut expected, changes).map_err(|p| VerifyError::BadChange(p).to_string())?;
     let out = Yaml::parse(output.to_string()).map_err(|e| VerifyError::Parse(e).to_string())?;
     match first_difference_in(&expected, &out) {
         None => Ok(()),
@@ -120,7 +119,9 @@ fn variants(changes: &[Change]) -> Vec<Vec<Change>> {
         let mut w = changes.to_vec();
         w[i] = match c {
             Change::Set(p, val) => Change::Set(misdirected(p), val.clone()),
-            Change::InsertKey(p, k, val) => Change::InsertKey(misdirected(p), k.clone(), val.clone()),
+            Change::InsertKey(p, k, val) => {
+                Change::InsertKey(misdirected(p), k.clone(), val.clone())
+            }
             Change::Append(p, val) => Change::Append(misdirected(p), val.clone()),
             Change::Remove(p) => Change::Set(p.clone(), Value::str("removed?")),
         };
@@ -196,5 +197,8 @@ fn streaming_verification_answers_as_the_reference_model() {
         checked += 1;
     }
     eprintln!("{files} files, {checked} verifications ({failures} expected failures) agree");
-    assert!(files >= 15 && failures > 100, "{files} files, {failures} failures");
+    assert!(
+        files >= 15 && failures > 100,
+        "{files} files, {failures} failures"
+    );
 }

@@ -153,7 +153,8 @@ pub(crate) fn read_ports(y: &Yaml, svc: &Service) -> Option<(Setting, Vec<PortIt
     for (index, &raw) in items.iter().enumerate() {
         let node = y.resolve(raw);
         let kind = match y.node(node).kind {
-            NodeKind::Scalar { .. } => match ports::parse_short(y.scalar(node).unwrap_or_default()) {
+            NodeKind::Scalar { .. } => match ports::parse_short(y.scalar(node).unwrap_or_default())
+            {
                 Ok(spec) => PortKind::Short {
                     text: y.scalar(node).unwrap_or_default().to_string(),
                     spec,

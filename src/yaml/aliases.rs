@@ -674,30 +674,44 @@ mod tests {
         let anchors = 2 + next(9) as usize;
         let mut s = String::new();
         for i in 0..anchors {
-            s.push_str(&format!("x{i}: &a{i}
-"));
+            s.push_str(&format!(
+                "x{i}: &a{i}
+"
+            ));
             for k in 0..1 + next(7) {
                 if i > 0 && next(2) == 0 {
-                    s.push_str(&format!("  k{k}: *a{}
-", next(i as u64)));
+                    s.push_str(&format!(
+                        "  k{k}: *a{}
+",
+                        next(i as u64)
+                    ));
                 } else {
-                    s.push_str(&format!("  k{k}: v{k}
-"));
+                    s.push_str(&format!(
+                        "  k{k}: v{k}
+"
+                    ));
                 }
             }
             if i > 0 && next(2) == 0 {
                 let j = next(i as u64);
                 if next(2) == 0 {
-                    s.push_str(&format!("  <<: *a{j}
-"));
+                    s.push_str(&format!(
+                        "  <<: *a{j}
+"
+                    ));
                 } else {
-                    s.push_str(&format!("  <<: [*a{j}, *a{}]
-", next(i as u64)));
+                    s.push_str(&format!(
+                        "  <<: [*a{j}, *a{}]
+",
+                        next(i as u64)
+                    ));
                 }
             }
         }
-        s.push_str("body:
-");
+        s.push_str(
+            "body:
+",
+        );
         for r in 0..next(600) {
             let j = if next(2) == 0 {
                 anchors as u64 - 1
@@ -705,14 +719,24 @@ mod tests {
                 next(anchors as u64)
             };
             match next(4) {
-                0 => s.push_str(&format!("  - *a{j}
-")),
-                1 => s.push_str(&format!("  - {{<<: *a{j}, k{}: w{r}}}
-", next(7))),
-                2 => s.push_str(&format!("  - [*a{j}, *a{}]
-", next(anchors as u64))),
-                _ => s.push_str(&format!("  - plain{r}
-")),
+                0 => s.push_str(&format!(
+                    "  - *a{j}
+"
+                )),
+                1 => s.push_str(&format!(
+                    "  - {{<<: *a{j}, k{}: w{r}}}
+",
+                    next(7)
+                )),
+                2 => s.push_str(&format!(
+                    "  - [*a{j}, *a{}]
+",
+                    next(anchors as u64)
+                )),
+                _ => s.push_str(&format!(
+                    "  - plain{r}
+"
+                )),
             }
         }
         s
@@ -737,7 +761,10 @@ mod tests {
                 _ => panic!("case {case}: {fast:?} vs {slow:?}\n{text}"),
             }
         }
-        assert!(refused >= 10 && accepted >= 100, "{refused} refused, {accepted} accepted");
+        assert!(
+            refused >= 10 && accepted >= 100,
+            "{refused} refused, {accepted} accepted"
+        );
     }
 
     #[test]

@@ -450,7 +450,11 @@ pub fn apply_fixes_taking(y: &Yaml, fixes: &mut [&mut Fix]) -> Applied {
     };
     let mut edits: Vec<(usize, Edit)> = Vec::new();
     for &i in &o.applied {
-        edits.extend(std::mem::take(&mut fixes[i].edits).into_iter().map(|e| (i, e)));
+        edits.extend(
+            std::mem::take(&mut fixes[i].edits)
+                .into_iter()
+                .map(|e| (i, e)),
+        );
     }
     sort_for_splice(&mut edits);
     for f in fixes.iter_mut() {

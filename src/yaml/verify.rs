@@ -150,9 +150,7 @@ impl<'y, 'c> Expected<'y, 'c> {
                     });
                     let find = |k: &str| match &index {
                         Some(ix) => ix.get(k).copied(),
-                        None => entries
-                            .iter()
-                            .position(|e| self.key_text(e.key) == Some(k)),
+                        None => entries.iter().position(|e| self.key_text(e.key) == Some(k)),
                     };
                     let mut targets = Vec::with_capacity(deeper.len());
                     for (seg, list) in deeper {
@@ -783,13 +781,7 @@ fn verify_expected(ex: &Expected<'_, '_>, output: &str) -> Result<(), VerifyErro
         next_id: 0,
         first: None,
     };
-    parse(walk::walk(
-        output,
-        bom,
-        &lines,
-        Limits::default(),
-        &mut cmp,
-    ))?;
+    parse(walk::walk(output, bom, &lines, Limits::default(), &mut cmp))?;
     if ex.has_alias() {
         aliases::check_doc(&ExpDoc(ex))
             .map_err(|e| VerifyError::Aliasing(e.to_error(|p| ex.y.line_col(p))))?;

@@ -451,7 +451,10 @@ fn check_duplicate(
                 .collect();
             f.key_hashes = Some(set);
         }
-        let fresh = f.key_hashes.as_mut().is_some_and(|h| h.insert(hash_key(key)));
+        let fresh = f
+            .key_hashes
+            .as_mut()
+            .is_some_and(|h| h.insert(hash_key(key)));
         // A hash seen before is a duplicate unless it is a collision.
         !fresh && scan(keys)
     };

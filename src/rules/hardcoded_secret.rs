@@ -535,7 +535,7 @@ fn analyze(ctx: &Ctx<'_>) -> (Vec<Planned>, Vec<Finding>) {
         };
         let node = y.node(occ.node);
         let decoded = y.scalar(occ.node).unwrap_or_default();
-        if node.tag.as_deref().is_some_and(|t| t != "!!str") {
+        if node.tag.is_some_and(|t| t != "!!str") {
             finding.note = Some("the value has a YAML tag; no automatic fix".into());
             findings.push(finding);
             continue;

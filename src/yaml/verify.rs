@@ -278,6 +278,9 @@ fn scalar_kind(tag: Option<&str>, style: ScalarStyle, value: &str) -> ScalarKind
     }
 }
 
+/// One child of an expected collection: its key (for mapping entries) and its value.
+type Kid<'e> = (Option<V<'e>>, V<'e>);
+
 /// The children of an expected collection: input children not removed, then added ones.
 pub(super) struct Kids<'e> {
     src: KidSrc<'e>,
@@ -303,7 +306,7 @@ enum KidSrc<'e> {
 }
 
 impl<'e> Iterator for Kids<'e> {
-    type Item = (Option<V<'e>>, V<'e>);
+    type Item = Kid<'e>;
     fn next(&mut self) -> Option<Self::Item> {
         match &self.src {
             KidSrc::InSeq {
@@ -449,11 +452,11 @@ struct ExpDoc<'e, 'y, 'c>(&'e Expected<'y, 'c>);
 impl<'e> Doc for ExpDoc<'e, '_, '_> {
     type N = V<'e>;
     type Items<'s>
-        = std::iter::Map<Kids<'e>, fn((Option<V<'e>>, V<'e>)) -> V<'e>>
+        = std::iter::Map<Kids<'e>, fn(Kid<'e>) -> V<'e>>
     where
         Self: 's;
     type Entries<'s>
-        = std::iter::FilterMap<Kids<'e>, fn((Option<V<'e>>, V<'e>)) -> Option<(V<'e>, V<'e>)>>
+        = std::iter::FilterMap<Kids<'e>, fn(Kid<'e>) -> Option<(V<'e>, V<'e>)>>
     where
         Self: 's;
 
@@ -499,11 +502,11 @@ impl<'e> Doc for ExpDoc<'e, '_, '_> {
         }
     }
     fn items(&self, n: V<'e>) -> Self::Items<'_> {
-        let f: fn((Option<V<'e>>, V<'e>)) -> V<'e> = |(_, v)| v;
+        let f: fn(Kid<'e>) -> V<'e> = |(_, v)| v;
         self.0.kids(n).map(f)
     }
     fn entries(&self, n: V<'e>) -> Self::Entries<'_> {
-        let f: fn((Option<V<'e>>, V<'e>)) -> Option<(V<'e>, V<'e>)> = |(k, v)| Some((k?, v));
+        let f: fn(Kid<'e>) -> Option<(V<'e>, V<'e>)> = |(k, v)| Some((k?, v));
         self.0.kids(n).filter_map(f)
     }
     fn memo_index(&self, n: V<'e>) -> Option<usize> {

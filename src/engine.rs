@@ -7,7 +7,7 @@ use crate::compose::Compose;
 use crate::error::Error;
 use crate::profile::Profile;
 use crate::rules::{Ctx, Finding, Rule, REGISTRY};
-use crate::yaml::{apply_fixes, Rejected, Yaml};
+use crate::yaml::{apply_fixes_taking, Rejected, Yaml};
 
 /// Default largest input accepted.
 pub const DEFAULT_MAX_SIZE: u64 = 64 * 1024 * 1024;
@@ -94,6 +94,8 @@ pub struct FileResult {
     pub rejected: Vec<Rejected>,
     /// The applied edits, in input byte offsets.
     pub edits: Vec<crate::yaml::Edit>,
+    /// For each of `edits`, the index into `findings` of the finding whose fix it belongs to.
+    pub edit_owners: Vec<usize>,
 }
 
 impl FileResult {
@@ -249,10 +251,9 @@ pub fn operator_env(path: &str) -> crate::compose::interp::Env {
     }
 }
 
-/// Run `plan` on `text` (from file `display`).
-pub fn process(plan: &Plan, display: &str, text: String) -> Result<FileResult, Error> {
-    let (yaml, compose) = parse(text, display)?;
-    let ctx = Ctx::new(&yaml, &compose, &plan.profile).with_env(operator_env(display));
+/// Every finding of `plan`'s rules on one parsed file, in file order.
+pub fn findings(plan: &Plan, display: &str, yaml: &Yaml, compose: &Compose) -> Vec<Finding> {
+    let ctx = Ctx::new(yaml, compose, &plan.profile).with_env(operator_env(display));
     let mut findings = Vec::new();
     for rule in &plan.rules {
         rule.check(&ctx, &mut findings);
@@ -261,22 +262,33 @@ pub fn process(plan: &Plan, display: &str, text: String) -> Result<FileResult, E
         crate::provision::compose_findings(&ctx, display, &mut findings);
     }
     findings.sort_by_key(|f| f.at);
+    findings
+}
+
+/// Run `plan` on `text` (from file `display`).
+pub fn process(plan: &Plan, display: &str, text: String) -> Result<FileResult, Error> {
+    let (yaml, compose) = parse(text, display)?;
+    let mut findings = findings(plan, display, &yaml, &compose);
     // Severities from the rules' metadata; inline suppressions out (they are never fixed).
     let suppressed = crate::suppress::apply(&yaml, &compose, &mut findings);
-    let fixes: Vec<&crate::yaml::Fix> = findings.iter().filter_map(|f| f.fix.as_ref()).collect();
     let owners: Vec<usize> = findings
         .iter()
         .enumerate()
         .filter(|(_, f)| f.fix.is_some())
         .map(|(i, _)| i)
         .collect();
-    let applied = apply_fixes(&yaml, &fixes);
+    // The fixes' edits move into the result and their declared changes are dropped once
+    // verified: findings keep only what reports use.
+    let mut fixes: Vec<&mut crate::yaml::Fix> =
+        findings.iter_mut().filter_map(|f| f.fix.as_mut()).collect();
+    let applied = apply_fixes_taking(&yaml, &mut fixes);
     Ok(FileResult {
         path: display.to_string(),
         output: applied.output,
         applied: applied.applied.iter().map(|&i| owners[i]).collect(),
         rejected: applied.rejected,
         edits: applied.edits,
+        edit_owners: applied.owners.iter().map(|&i| owners[i]).collect(),
         findings,
         suppressed,
         yaml,

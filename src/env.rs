@@ -18,7 +18,7 @@ use crate::secrets::classify;
 use crate::secrets::dotenv::DotEnv;
 use crate::secrets::envfile;
 use crate::secrets::generate::{self, Format};
-use crate::yaml::{NodeKind, Yaml};
+use crate::yaml::Yaml;
 
 /// A variable the files need.
 #[derive(Debug, Clone)]
@@ -83,15 +83,13 @@ fn service_info(y: &Yaml, c: &Compose) -> Vec<ServiceInfo> {
 pub fn required_vars(y: &Yaml) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    for n in &y.nodes {
-        if let NodeKind::Scalar { value, .. } = &n.kind {
-            if !value.contains('$') {
-                continue;
-            }
-            for (var, op) in classify::references(value) {
-                if matches!(op, ":?" | "?") && seen.insert(var.clone()) {
-                    out.push(var);
-                }
+    for value in y.scalars() {
+        if !value.contains('$') {
+            continue;
+        }
+        for (var, op) in classify::references(value) {
+            if matches!(op, ":?" | "?") && seen.insert(var.clone()) {
+                out.push(var);
             }
         }
     }

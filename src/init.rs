@@ -7,7 +7,6 @@ use std::fmt::Write as _;
 
 use crate::engine::FileResult;
 use crate::rules::hardening;
-use crate::yaml::NodeKind;
 
 /// What one service needs a decision on.
 #[derive(Debug, Default)]
@@ -21,10 +20,10 @@ struct Decisions {
 
 fn port_key(fr: &FileResult, at: usize) -> Option<(String, String)> {
     let y = &fr.yaml;
-    let node = y.nodes.iter().position(|n| n.span.start == at)?;
+    let node = (0..y.len()).find(|&id| y.span(id).start == at)?;
     let node = y.resolve(node);
     if let Some(text) = y.scalar(node) {
-        if matches!(y.node(node).kind, NodeKind::Scalar { .. }) {
+        if y.style(node).is_some() {
             let p = crate::compose::ports::parse_short(text).ok()?;
             let mut key = p.published.clone().unwrap_or_else(|| p.target.clone());
             if let Some(proto) = p.protocol.filter(|p| p != "tcp") {

@@ -131,7 +131,7 @@ pub fn process_text(f: &ExtraFile, display: &str, text: String) -> Result<Provis
         }
         let want = format!("${var}");
         for n in nodes {
-            let NodeKind::Scalar { value, .. } = &y.node(n).kind else {
+            let Some(value) = y.scalar_value(n) else {
                 continue;
             };
             if !vars.contains(var) && (value.contains(&format!("${var}")) || !value.contains('$')) {

@@ -7,7 +7,7 @@ use std::ops::Range;
 
 use crate::compose::Compose;
 use crate::rules::{Ctx, Finding, Rule, RuleMeta, Severity};
-use crate::yaml::{text, Applicability, NodeKind, Yaml};
+use crate::yaml::{text, Applicability, Yaml};
 
 /// What introduces a directive inside a comment.
 pub const MARKER: &str = "compose-harden:";
@@ -141,10 +141,9 @@ fn parse(body: &str) -> (Vec<String>, String, Option<String>) {
 
 /// Byte spans of every scalar (where a `#` is text, not a comment).
 fn scalar_spans(y: &Yaml) -> Vec<Range<usize>> {
-    y.nodes
-        .iter()
-        .filter(|n| matches!(n.kind, NodeKind::Scalar { .. }))
-        .map(|n| n.span.clone())
+    (0..y.len())
+        .filter(|&id| y.style(id).is_some())
+        .map(|id| y.span(id))
         .collect()
 }
 

@@ -164,3 +164,47 @@ fn apply_in_a_read_only_directory_writes_nothing() {
     assert!(err.contains("error:"), "{err}");
     assert_eq!(snapshot(d.path()), before, "nothing written");
 }
+
+/// Aliases are limited as Docker Compose's YAML library limits them (by the share of decoded
+/// nodes that come from alias expansions), not by a count: a file that merges one anchor into
+/// each of 30,000 services is read (Docker Compose v2.40.3 accepts it), while the billion
+/// laughs of the catalogue above is refused.
+#[test]
+fn one_merged_anchor_per_service_is_accepted_at_30000_services() {
+    let mut s = String::from(
+        "x-common: &common\n  restart: unless-stopped\n  logging:\n    driver: json-file\n\nservices:\n",
+    );
+    for i in 0..30_000 {
+        s.push_str(&format!(
+            "  s{i}:\n    <<: *common\n    image: nginx:1.27\n"
+        ));
+    }
+    let (y, compose) = compose_harden::engine::parse(s, "merges.yml").expect("accepted");
+    assert!(y.has_alias());
+    assert_eq!(compose.services.len(), 30_000);
+}
+
+/// Expansion just under and just over go-yaml's 99 % share (small documents).
+#[test]
+fn alias_share_limit_at_its_edge() {
+    let parse = |s: &str| compose_harden::engine::parse(s.to_string(), "edge.yml");
+    let a = "x-a: &a [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n";
+    let b = "x-b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n";
+    let c = "x-c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n";
+    let d = "x-d: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n";
+    // One level of aliases never passes 99 %: the alias nodes themselves are not expanded.
+    let many: String = format!(
+        "{a}x-b: [{}]\nservices: {{}}\n",
+        vec!["*a"; 10_000].join(", ")
+    );
+    assert!(parse(&many).is_ok());
+    // Two levels: 1,320 of 1,359 decoded nodes come from aliases (97.1 %): accepted.
+    assert!(parse(&format!("{a}{b}{c}services: {{}}\n")).is_ok());
+    // Three levels pass 99 %: refused, at the alias whose expansion crosses it.
+    let Err(e) = parse(&format!("{a}{b}{c}{d}services: {{}}\n")) else {
+        panic!("three levels of aliases are accepted");
+    };
+    let msg = e.to_string();
+    assert!(msg.starts_with("edge.yml:4:"), "{msg}");
+    assert!(msg.contains("excessive aliasing"), "{msg}");
+}

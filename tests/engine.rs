@@ -427,7 +427,7 @@ fn value_of_multi_document_stream() {
     let y = parse("---\na: 1\n---\nb: [1, 2]\n...\n");
     let docs = documents(&y);
     assert_eq!(docs.len(), 2);
-    verify::<Change>(&docs, &y.text, &[]).expect("identity verifies");
+    verify::<Change>(&y, &y.text, &[]).expect("identity verifies");
 }
 
 #[test]

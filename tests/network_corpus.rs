@@ -153,10 +153,12 @@ fn network_rules_over_corpus() {
             for &i in items {
                 let n = y.resolve(i);
                 let exposure = match &y.node(n).kind {
-                    NodeKind::Scalar { value, .. } => match ports::parse_short(value) {
-                        Ok(spec) => spec.exposure(),
-                        Err(_) => continue,
-                    },
+                    NodeKind::Scalar { .. } => {
+                        match ports::parse_short(y.scalar(n).unwrap_or_default()) {
+                            Ok(spec) => spec.exposure(),
+                            Err(_) => continue,
+                        }
+                    }
                     NodeKind::Map { .. } => ports::long_form_exposure(
                         y.get(n, "host_ip").and_then(|h| y.scalar(y.resolve(h))),
                     ),

@@ -133,11 +133,7 @@ impl Service {
             entries
                 .iter()
                 .enumerate()
-                .find(|(_, e)| match &y.node(e.key).kind {
-                    // Keys are almost always plain scalars: compare without following aliases.
-                    NodeKind::Scalar { value, .. } => value == key,
-                    _ => y.scalar(e.key) == Some(key),
-                })
+                .find(|(_, e)| y.scalar(e.key) == Some(key))
                 .map(|(index, e)| Setting {
                     key: e.key,
                     value: e.value,
@@ -205,7 +201,7 @@ impl Compose {
                 continue;
             }
             let svcs_r = y.resolve(svcs);
-            let NodeKind::Map { entries } = &y.node(svcs_r).kind else {
+            let NodeKind::Map { entries } = y.node(svcs_r).kind else {
                 return Err(ShapeError {
                     at: y.node(svcs).full_start,
                     message: "`services` must be a mapping of service names to definitions".into(),

@@ -36,7 +36,7 @@ pub fn is_override(y: &Yaml, id: NodeId) -> bool {
 }
 
 fn tag_is(y: &Yaml, id: NodeId, tag: &str) -> bool {
-    y.node(id).tag.as_deref() == Some(tag) || y.node(y.resolve(id)).tag.as_deref() == Some(tag)
+    y.tag(id) == Some(tag) || y.tag(y.resolve(id)) == Some(tag)
 }
 
 /// The string Compose reads from scalar `id` after interpolation with `env` (else the file's

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use crate::engine::FileResult;
 use crate::rules::{Finding, Severity};
-use crate::yaml::{NodeKind, Yaml};
+use crate::yaml::{Edit, Yaml};
 
 pub mod github;
 pub mod json;
@@ -155,9 +155,23 @@ impl Report {
         };
         for fr in results {
             let ends = Ends::new(&fr.yaml);
+            // Applied fixes' edits moved into the result; a fix not applied keeps its own.
+            let mut applied_edits: Vec<Vec<&Edit>> = vec![Vec::new(); fr.findings.len()];
+            for (e, &i) in fr.edits.iter().zip(&fr.edit_owners) {
+                applied_edits[i].push(e);
+            }
+            let mut applied = vec![false; fr.findings.len()];
+            for &i in &fr.applied {
+                applied[i] = true;
+            }
             for (i, f) in fr.findings.iter().enumerate() {
-                let applied = fr.applied.contains(&i);
-                r.findings.push(item(fr, &ends, f, applied, None));
+                let edits: Vec<&Edit> = if applied[i] {
+                    std::mem::take(&mut applied_edits[i])
+                } else {
+                    f.fix.iter().flat_map(|x| &x.edits).collect()
+                };
+                r.findings
+                    .push(item(fr, &ends, f, applied[i], &edits, None));
             }
             for s in &fr.suppressed {
                 let (line, column) = fr.yaml.line_col(s.at);
@@ -165,8 +179,9 @@ impl Report {
                     reason: s.reason.clone(),
                     at: Pos { line, column },
                 };
+                let edits: Vec<&Edit> = s.finding.fix.iter().flat_map(|x| &x.edits).collect();
                 r.suppressed
-                    .push(item(fr, &ends, &s.finding, false, Some(sup)));
+                    .push(item(fr, &ends, &s.finding, false, &edits, Some(sup)));
             }
         }
         r
@@ -216,15 +231,15 @@ fn item(
     ends: &Ends,
     f: &Finding,
     applied: bool,
+    edits: &[&Edit],
     suppression: Option<SuppressionItem>,
 ) -> Item {
     let y = &fr.yaml;
     let fix = f.fix.as_ref().map(|x| FixItem {
-        title: x.title.clone(),
+        title: x.title.to_string(),
         applicability: x.applicability.as_str(),
         applied,
-        replacements: x
-            .edits
+        replacements: edits
             .iter()
             .map(|e| Replacement {
                 start: pos(y, e.range.start),
@@ -251,18 +266,25 @@ fn item(
 struct Ends {
     /// (start, end) of every node, sorted by start then end.
     spans: Vec<(usize, usize)>,
+    /// (start, end) of every scalar, sorted (scalars never overlap).
+    scalars: Vec<(usize, usize)>,
 }
 
 impl Ends {
     fn new(y: &Yaml) -> Ends {
-        let mut spans: Vec<(usize, usize)> = y
-            .nodes
-            .iter()
-            .filter(|n| !n.span.is_empty())
-            .map(|n| (n.span.start, n.span.end))
+        let mut spans: Vec<(usize, usize)> = (0..y.len())
+            .map(|id| y.span(id))
+            .filter(|s| !s.is_empty())
+            .map(|s| (s.start, s.end))
             .collect();
         spans.sort_unstable();
-        Ends { spans }
+        let mut scalars: Vec<(usize, usize)> = (0..y.len())
+            .filter(|&id| y.style(id).is_some())
+            .map(|id| y.span(id))
+            .map(|s| (s.start, s.end))
+            .collect();
+        scalars.sort_unstable();
+        Ends { spans, scalars }
     }
 
     fn end(&self, y: &Yaml, at: usize) -> usize {
@@ -272,12 +294,13 @@ impl Ends {
                 return e;
             }
         }
-        let inner = y
-            .nodes
-            .iter()
-            .filter(|n| matches!(n.kind, NodeKind::Scalar { .. }) && n.span.contains(&at))
-            .map(|n| n.span.end)
-            .min();
+        // The scalar holding `at`: the last one starting at or before it.
+        let j = self.scalars.partition_point(|&(s, _)| s <= at);
+        let inner = j
+            .checked_sub(1)
+            .map(|j| self.scalars[j])
+            .filter(|&(s, e)| s <= at && at < e)
+            .map(|(_, e)| e);
         inner.unwrap_or_else(|| crate::yaml::text::line_end(&y.text, at))
     }
 }

@@ -328,12 +328,8 @@ fn classify_occ(o: &HardcodedSecretOptions, key: &str, value: &str) -> Option<Ve
 
 /// Every variable name referenced anywhere in the file's scalars (keys included).
 fn referenced_vars(y: &Yaml) -> HashSet<String> {
-    y.nodes
-        .iter()
-        .filter_map(|n| match &n.kind {
-            NodeKind::Scalar { value, .. } if value.contains('$') => Some(value),
-            _ => None,
-        })
+    y.scalars()
+        .filter(|value| value.contains('$'))
         .flat_map(|v| classify::references(v).into_iter().map(|(n, _)| n))
         .collect()
 }
@@ -540,7 +536,7 @@ fn analyze(ctx: &Ctx<'_>) -> (Vec<Planned>, Vec<Finding>) {
         };
         let node = y.node(occ.node);
         let decoded = y.scalar(occ.node).unwrap_or_default();
-        if node.tag.as_deref().is_some_and(|t| t != "!!str") {
+        if node.tag.is_some_and(|t| t != "!!str") {
             finding.note = Some("the value has a YAML tag; no automatic fix".into());
             findings.push(finding);
             continue;
@@ -560,8 +556,8 @@ fn analyze(ctx: &Ctx<'_>) -> (Vec<Planned>, Vec<Finding>) {
             &decoded[range.end..]
         );
         let mut v = Value::str(new_value);
-        v.anchor = node.anchor.clone();
-        v.tag = node.tag.clone();
+        v.anchor = node.anchor.map(str::to_string);
+        v.tag = node.tag.map(str::to_string);
         finding.fix = Some(Fix::new(
             ID,
             format!("Move `{}` to .env as `{var}`", occ.key),

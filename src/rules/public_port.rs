@@ -165,10 +165,11 @@ pub(crate) fn read_ports(y: &Yaml, svc: &Service) -> Option<(Setting, Vec<PortIt
     let mut out = Vec::new();
     for (index, &raw) in items.iter().enumerate() {
         let node = y.resolve(raw);
-        let kind = match &y.node(node).kind {
-            NodeKind::Scalar { value, .. } => match ports::parse_short(value) {
+        let kind = match y.node(node).kind {
+            NodeKind::Scalar { .. } => match ports::parse_short(y.scalar(node).unwrap_or_default())
+            {
                 Ok(spec) => PortKind::Short {
-                    text: value.clone(),
+                    text: y.scalar(node).unwrap_or_default().to_string(),
                     spec,
                 },
                 Err(e) => PortKind::Bad(e.to_string()),

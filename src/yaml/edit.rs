@@ -1,10 +1,12 @@
 //! Edits and fixes, and the one engine that applies a file's fixes in a single sorted pass and
 //! verifies the result against the declared value changes.
 
+use std::borrow::{Borrow, Cow};
 use std::ops::Range;
 
-use super::tree::{ParseError, Yaml};
-use super::value::{apply_changes, documents, Change, Path};
+use super::tree::Yaml;
+use super::value::Change;
+pub use super::verify::{verify, VerifyError};
 
 /// Replace the bytes `range` of the input with `replacement` (an empty range inserts).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,8 +82,8 @@ impl Applicability {
 pub struct Fix {
     /// Rule id that proposes it.
     pub rule: &'static str,
-    /// Imperative one-line title.
-    pub title: String,
+    /// Imperative one-line title (a static text where the rule can).
+    pub title: Cow<'static, str>,
     /// Safe or needs review.
     pub applicability: Applicability,
     /// Byte edits, sorted.
@@ -96,7 +98,7 @@ impl Fix {
     /// A fix with edits sorted.
     pub fn new(
         rule: &'static str,
-        title: impl Into<String>,
+        title: impl Into<Cow<'static, str>>,
         applicability: Applicability,
         mut edits: Vec<Edit>,
         changes: Vec<Change>,
@@ -123,7 +125,7 @@ pub struct Rejected {
     /// The fix's rule.
     pub rule: &'static str,
     /// Its title.
-    pub title: String,
+    pub title: Cow<'static, str>,
     /// Byte offset it was about.
     pub at: usize,
     /// Why it was held back.
@@ -143,6 +145,8 @@ pub struct Applied {
     pub rejected: Vec<Rejected>,
     /// The edits applied, sorted in the order they were spliced (input byte offsets).
     pub edits: Vec<Edit>,
+    /// For each of `edits`, the index (into the input list) of the fix it belongs to.
+    pub owners: Vec<usize>,
 }
 
 fn conflicts(a: &Edit, b: &Edit) -> bool {
@@ -214,8 +218,9 @@ pub fn splice_sorted<'e>(
 
 /// Order edits for splicing: by start, insertions before a replacement at the same point, then
 /// by fix order.
-fn sort_for_splice(edits: &mut [(usize, &Edit)]) {
+fn sort_for_splice<E: Borrow<Edit>>(edits: &mut [(usize, E)]) {
     edits.sort_by(|(fa, a), (fb, b)| {
+        let (a, b) = (a.borrow(), b.borrow());
         (
             a.range.start,
             !a.is_insert(),
@@ -233,13 +238,13 @@ fn sort_for_splice(edits: &mut [(usize, &Edit)]) {
     });
 }
 
-fn sorted_edits(fixes: &[&Fix], ids: &[usize]) -> Vec<Edit> {
+fn sorted_edits(fixes: &[&Fix], ids: &[usize]) -> (Vec<Edit>, Vec<usize>) {
     let mut edits: Vec<(usize, &Edit)> = ids
         .iter()
         .flat_map(|&i| fixes[i].edits.iter().map(move |e| (i, e)))
         .collect();
     sort_for_splice(&mut edits);
-    edits.into_iter().map(|(_, e)| e.clone()).collect()
+    edits.into_iter().map(|(i, e)| (e.clone(), i)).unzip()
 }
 
 /// Choose non-overlapping fixes: fixes are taken in order of their first edit (then their
@@ -310,70 +315,77 @@ fn select(fixes: &[&Fix]) -> (Vec<usize>, Vec<Rejected>) {
     (accepted, rejected)
 }
 
-/// Verification failure of a set of fixes.
-#[derive(Debug, Clone)]
-pub enum VerifyError {
-    /// The output does not parse.
-    Parse(ParseError),
-    /// A declared change addresses a path that does not exist in the input.
-    BadChange(Path),
-    /// The output's value differs from the expected one.
-    Mismatch(Path, String),
+/// The verified result of applying a file's fixes, before the applied edits are collected.
+struct Outcome {
+    output: String,
+    applied: Vec<usize>,
+    rejected: Vec<Rejected>,
 }
 
-impl std::fmt::Display for VerifyError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            VerifyError::Parse(e) => write!(
-                f,
-                "the edited file does not parse ({}:{}: {})",
-                e.line, e.col, e.message
-            ),
-            VerifyError::BadChange(p) => {
-                write!(f, "a declared change addresses `{p}`, which does not exist")
-            }
-            VerifyError::Mismatch(p, d) => {
-                write!(f, "the edited file's value differs at `{p}`: {d}")
-            }
-        }
+fn rejected(f: &Fix, reason: String, is_error: bool) -> Rejected {
+    Rejected {
+        rule: f.rule,
+        title: f.title.clone(),
+        at: f.at,
+        reason,
+        is_error,
     }
 }
 
-/// Check that `output` parses and its value equals `input_docs` plus `changes`.
-pub fn verify<C: std::borrow::Borrow<Change>>(
-    input_docs: &[super::value::Value],
-    output: &str,
-    changes: &[C],
-) -> Result<(), VerifyError> {
-    let mut expected = input_docs.to_vec();
-    apply_changes(&mut expected, changes).map_err(VerifyError::BadChange)?;
-    verify_expected(expected, output)
+/// A file's fixes spliced in one pass, not yet verified.
+#[derive(Debug)]
+pub struct Spliced {
+    /// The new text.
+    pub output: String,
+    /// Indices of the fixes spliced (the others overlap an earlier one, or themselves).
+    pub accepted: Vec<usize>,
+    /// Fixes held back, with reasons.
+    pub rejected: Vec<Rejected>,
 }
 
-/// Check that `output` parses to exactly `expected`.
-fn verify_expected(expected: Vec<super::value::Value>, output: &str) -> Result<(), VerifyError> {
-    let out = Yaml::parse(output.to_string()).map_err(VerifyError::Parse)?;
-    match super::value::first_difference_in(&expected, &out) {
-        None => Ok(()),
-        Some((p, d)) => Err(VerifyError::Mismatch(p, d)),
+/// Choose the non-overlapping fixes and splice their edits into `y`'s text in one pass.
+pub fn splice_fixes(y: &Yaml, fixes: &[&Fix]) -> Spliced {
+    let (accepted, rejected) = select(fixes);
+    let mut edits: Vec<(usize, &Edit)> = accepted
+        .iter()
+        .flat_map(|&i| fixes[i].edits.iter().map(move |e| (i, e)))
+        .collect();
+    Spliced {
+        output: splice(&y.text, &mut edits),
+        accepted,
+        rejected,
     }
 }
 
-/// Apply `fixes` to the file `y` in one pass and verify the result once. Fixes that overlap are
-/// held back; if verification fails, each fix is checked alone and those that fail are dropped
-/// with an error (the rest are applied and verified again).
-pub fn apply_fixes<F: std::borrow::Borrow<Fix>>(y: &Yaml, fixes: &[F]) -> Applied {
-    let fixes: Vec<&Fix> = fixes.iter().map(|f| f.borrow()).collect();
-    let fixes = &fixes[..];
-    let (mut accepted, mut rejected) = select(fixes);
+/// Select, splice and verify. Fixes that overlap are held back; if verification fails, each
+/// fix is checked alone and those that fail are dropped with an error (the rest are applied
+/// and verified again).
+fn run(y: &Yaml, fixes: &[&Fix]) -> Outcome {
+    let Spliced {
+        output,
+        accepted,
+        rejected: mut rejected_fixes,
+    } = splice_fixes(y, fixes);
     if accepted.is_empty() {
-        return Applied {
-            output: y.text.clone(),
+        return Outcome {
+            output,
             applied: accepted,
-            rejected,
-            edits: Vec::new(),
+            rejected: rejected_fixes,
         };
     }
+    let changes: Vec<&Change> = accepted
+        .iter()
+        .flat_map(|&i| fixes[i].changes.iter())
+        .collect();
+    // Fast path: one streaming comparison of the output with the input plus every change.
+    if verify(y, &output, &changes).is_ok() {
+        return Outcome {
+            output,
+            applied: accepted,
+            rejected: rejected_fixes,
+        };
+    }
+    drop(output);
     let build = |ids: &[usize]| {
         let mut edits: Vec<(usize, &Edit)> = ids
             .iter()
@@ -382,60 +394,83 @@ pub fn apply_fixes<F: std::borrow::Borrow<Fix>>(y: &Yaml, fixes: &[F]) -> Applie
         let changes: Vec<&Change> = ids.iter().flat_map(|&i| fixes[i].changes.iter()).collect();
         (splice(&y.text, &mut edits), changes)
     };
-    let (output, changes) = build(&accepted);
-    // Fast path: the input's value is changed in place (no copy), then compared once.
-    let mut expected = documents(y);
-    let fast = match apply_changes(&mut expected, &changes) {
-        Ok(()) => verify_expected(expected, &output),
-        Err(p) => Err(VerifyError::BadChange(p)),
-    };
-    if fast.is_ok() {
-        return Applied {
-            output,
-            edits: sorted_edits(fixes, &accepted),
-            applied: accepted,
-            rejected,
-        };
-    }
     // Slow path, taken only when something is wrong: find the culprits one by one.
-    let input_docs = documents(y);
     let mut good = Vec::new();
     for &i in &accepted {
         let (out, ch) = build(&[i]);
-        match verify(&input_docs, &out, &ch) {
+        match verify(y, &out, &ch) {
             Ok(()) => good.push(i),
-            Err(e) => rejected.push(Rejected {
-                rule: fixes[i].rule,
-                title: fixes[i].title.clone(),
-                at: fixes[i].at,
-                reason: format!("verification failed: {e}"),
-                is_error: true,
-            }),
+            Err(e) => rejected_fixes.push(rejected(
+                fixes[i],
+                format!("verification failed: {e}"),
+                true,
+            )),
         }
     }
     let (output, changes) = build(&good);
-    if let Err(e) = verify(&input_docs, &output, &changes) {
+    if let Err(e) = verify(y, &output, &changes) {
         for &i in &good {
-            rejected.push(Rejected {
-                rule: fixes[i].rule,
-                title: fixes[i].title.clone(),
-                at: fixes[i].at,
-                reason: format!("verification failed in combination: {e}"),
-                is_error: true,
-            });
+            rejected_fixes.push(rejected(
+                fixes[i],
+                format!("verification failed in combination: {e}"),
+                true,
+            ));
         }
-        accepted.clear();
-        return Applied {
+        return Outcome {
             output: y.text.clone(),
-            applied: accepted,
-            rejected,
-            edits: Vec::new(),
+            applied: Vec::new(),
+            rejected: rejected_fixes,
         };
     }
-    Applied {
+    Outcome {
         output,
-        edits: sorted_edits(fixes, &good),
         applied: good,
-        rejected,
+        rejected: rejected_fixes,
+    }
+}
+
+/// Apply `fixes` to the file `y` in one pass and verify the result once (see [`run`]); the
+/// applied edits are copied into [`Applied::edits`].
+pub fn apply_fixes<F: Borrow<Fix>>(y: &Yaml, fixes: &[F]) -> Applied {
+    let fixes: Vec<&Fix> = fixes.iter().map(|f| f.borrow()).collect();
+    let o = run(y, &fixes);
+    let (edits, owners) = sorted_edits(&fixes, &o.applied);
+    Applied {
+        edits,
+        owners,
+        output: o.output,
+        applied: o.applied,
+        rejected: o.rejected,
+    }
+}
+
+/// [`apply_fixes`], moving the applied fixes' edits into [`Applied::edits`] instead of
+/// copying them, and dropping every fix's declared changes once the result is verified (a
+/// fix keeps its rule, title and applicability for reports; one not applied keeps its edits
+/// as the suggestion reports show).
+pub fn apply_fixes_taking(y: &Yaml, fixes: &mut [&mut Fix]) -> Applied {
+    let o = {
+        let view: Vec<&Fix> = fixes.iter().map(|f| &**f).collect();
+        run(y, &view)
+    };
+    let mut edits: Vec<(usize, Edit)> = Vec::new();
+    for &i in &o.applied {
+        edits.extend(
+            std::mem::take(&mut fixes[i].edits)
+                .into_iter()
+                .map(|e| (i, e)),
+        );
+    }
+    sort_for_splice(&mut edits);
+    for f in fixes.iter_mut() {
+        f.changes = Vec::new();
+    }
+    let (owners, edits) = edits.into_iter().unzip();
+    Applied {
+        edits,
+        owners,
+        output: o.output,
+        applied: o.applied,
+        rejected: o.rejected,
     }
 }

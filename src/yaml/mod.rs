@@ -1,6 +1,7 @@
 //! A lossless YAML syntax layer: a spanned tree over saphyr-parser events, byte edits, and
 //! verification of edited text against declared value changes. It knows nothing of Compose.
 
+pub mod aliases;
 pub mod edit;
 pub mod errors;
 pub mod ops;
@@ -8,8 +9,10 @@ pub mod render;
 pub mod text;
 pub mod tree;
 pub mod value;
+pub mod verify;
+mod walk;
 
-pub use edit::{apply_fixes, Applicability, Applied, Edit, Fix, Rejected};
+pub use edit::{apply_fixes, apply_fixes_taking, Applicability, Applied, Edit, Fix, Rejected};
 pub use ops::{NewNode, Quote};
-pub use tree::{Entry, Limits, Node, NodeId, NodeKind, ParseError, ScalarStyle, Yaml};
+pub use tree::{Children, Entry, Limits, Node, NodeId, NodeKind, ParseError, ScalarStyle, Yaml};
 pub use value::{Change, Path, Seg, Value};

@@ -510,7 +510,7 @@ pub fn rewrite_in_scalar(
     replacement: &str,
 ) -> Result<Edit, Refusal> {
     let n = y.node(node);
-    let NodeKind::Scalar { value, style } = &n.kind else {
+    let (NodeKind::Scalar { style }, Some(value)) = (n.kind, y.scalar_value(node)) else {
         return Err("not a scalar".into());
     };
     if range.end > value.len()

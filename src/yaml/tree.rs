@@ -1,14 +1,19 @@
 //! A spanned YAML tree built from saphyr-parser events: byte spans for every node and entry,
 //! scalar styles, flow/block layout, anchors, tags and aliases.
+//!
+//! Nodes are compact (32 bytes, `u32` offsets): a scalar's value is a span of the text, or of
+//! a side buffer only when its decoded value differs from what is written (escapes, folding,
+//! block scalars); anchors and tags live in side tables; the items and entries of collections
+//! in two shared arrays. [`Yaml::node`] returns a [`Node`] view built from them.
 
-use std::collections::HashMap;
 use std::ops::Range;
 
-use saphyr_parser::{Event, Parser, ScalarStyle as SaphyrStyle, ScanError};
+use saphyr_parser::ScanError;
 
 use super::text::{self, LineIndex};
+use super::walk::{self, EvKind, NodeEv, Role, Sink};
 
-/// Index of a node in [`Yaml::nodes`].
+/// Index of a node of a [`Yaml`].
 pub type NodeId = usize;
 
 /// How a scalar is written in the source.
@@ -26,37 +31,70 @@ pub enum ScalarStyle {
     Folded,
 }
 
-/// What a node holds.
-#[derive(Debug, Clone)]
-pub enum NodeKind {
-    /// A scalar with its decoded value and source style.
+/// The children of a collection node: a slice of the tree's shared child arrays. It derefs to
+/// a slice and iterates by reference however it is bound (`for e in entries`, `.iter()`).
+#[derive(Debug, Clone, Copy)]
+pub struct Children<'a, T>(&'a [T]);
+
+impl<'a, T> Children<'a, T> {
+    /// The children as a slice of the tree.
+    pub fn as_slice(&self) -> &'a [T] {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for Children<'_, T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        self.0
+    }
+}
+
+impl<'a, T> IntoIterator for Children<'a, T> {
+    type Item = &'a T;
+    type IntoIter = std::slice::Iter<'a, T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+impl<'a, T> IntoIterator for &Children<'a, T> {
+    type Item = &'a T;
+    type IntoIter = std::slice::Iter<'a, T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+/// What a node holds. Read a scalar's value with [`Yaml::scalar`].
+#[derive(Debug, Clone, Copy)]
+pub enum NodeKind<'a> {
+    /// A scalar, with its source style.
     Scalar {
-        /// The decoded value.
-        value: String,
         /// How it is written.
         style: ScalarStyle,
     },
     /// A sequence of item nodes.
     Seq {
         /// The items in order.
-        items: Vec<NodeId>,
+        items: Children<'a, NodeId>,
     },
     /// A mapping of key/value node pairs in source order.
     Map {
         /// The entries in order.
-        entries: Vec<Entry>,
+        entries: Children<'a, Entry>,
     },
-    /// `*name`: refers to the node that carries anchor `name` (if defined before).
+    /// `*name`: refers to the node that carries anchor `name` (defined before).
     Alias {
         /// The anchor name.
-        name: String,
+        name: &'a str,
         /// The anchored node.
         target: NodeId,
     },
 }
 
 /// One key/value pair of a mapping.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Entry {
     /// The key node.
     pub key: NodeId,
@@ -64,11 +102,11 @@ pub struct Entry {
     pub value: NodeId,
 }
 
-/// A node with its byte spans.
+/// A view of one node with its byte spans (built on demand by [`Yaml::node`]).
 #[derive(Debug, Clone)]
-pub struct Node {
+pub struct Node<'a> {
     /// What the node holds.
-    pub kind: NodeKind,
+    pub kind: NodeKind<'a>,
     /// Bytes of the node's content: a scalar's text with its quotes (a block scalar's text
     /// from its `|`/`>` indicator), a flow collection's brackets, a block collection from its
     /// first child (the `-` of its first item) to the end of its last child.
@@ -80,9 +118,9 @@ pub struct Node {
     /// Whether the node sits inside a flow collection.
     pub in_flow: bool,
     /// The anchor name this node defines (`&name`).
-    pub anchor: Option<String>,
+    pub anchor: Option<&'a str>,
     /// The explicit tag, as written (e.g. `!!str`, `!reset`).
-    pub tag: Option<String>,
+    pub tag: Option<&'a str>,
     /// The parent collection.
     pub parent: Option<NodeId>,
     /// For block scalars: the chomping indicator (`+`, `-` or none).
@@ -109,35 +147,95 @@ pub struct ParseError {
     pub message: String,
 }
 
-/// Limits that protect against hostile inputs.
+/// Limits that protect against hostile inputs. Aliases are limited as Docker Compose's YAML
+/// library limits them (see [`super::aliases`]), which needs no setting.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     /// Maximum collection nesting depth.
     pub max_depth: usize,
-    /// Maximum number of alias nodes in a file.
-    pub max_aliases: usize,
-    /// Maximum number of nodes the file would have with every alias expanded (when that is
-    /// also more than 100 times its written node count): a guard against "billion laughs".
-    pub max_expanded: u64,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            max_depth: 256,
-            max_aliases: 10_000,
-            max_expanded: 1_000_000,
-        }
+        Limits { max_depth: 256 }
     }
 }
+
+const NONE: u32 = u32::MAX;
+
+const SCALAR: u8 = 0;
+const SEQ: u8 = 1;
+const MAP: u8 = 2;
+const ALIAS: u8 = 3;
+
+const FLOW: u8 = 1;
+const IN_FLOW: u8 = 2;
+const HAS_ANCHOR: u8 = 4;
+const HAS_TAG: u8 = 8;
+/// The scalar's value is in [`Yaml::decoded`], not in the text.
+const DECODED: u8 = 16;
+
+/// The stored form of a node: 32 bytes.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    start: u32,
+    end: u32,
+    full_start: u32,
+    parent: u32,
+    slot: u32,
+    /// Scalar: start of the value (in the text, or in `decoded`); Seq/Map: first index in
+    /// `items`/`entries`; Alias: the target node.
+    a: u32,
+    /// Scalar: length of the value; Seq/Map: number of children.
+    b: u32,
+    kind: u8,
+    style: u8,
+    flags: u8,
+    chomp: u8,
+}
+
+const _: () = assert!(std::mem::size_of::<Slot>() == 32);
+
+/// Bytes one node takes in the tree (plus 8 per sequence item and 16 per mapping entry in
+/// the child arrays).
+pub const NODE_BYTES: usize = std::mem::size_of::<Slot>();
+
+fn style_code(s: ScalarStyle) -> u8 {
+    match s {
+        ScalarStyle::Plain => 0,
+        ScalarStyle::SingleQuoted => 1,
+        ScalarStyle::DoubleQuoted => 2,
+        ScalarStyle::Literal => 3,
+        ScalarStyle::Folded => 4,
+    }
+}
+
+fn style_of(c: u8) -> ScalarStyle {
+    match c {
+        0 => ScalarStyle::Plain,
+        1 => ScalarStyle::SingleQuoted,
+        2 => ScalarStyle::DoubleQuoted,
+        3 => ScalarStyle::Literal,
+        _ => ScalarStyle::Folded,
+    }
+}
+
+/// A node property (anchor or tag): node id and the byte range of its text.
+type Prop = (u32, u32, u32);
 
 /// A parsed YAML file: its text, nodes and documents.
 #[derive(Debug, Clone)]
 pub struct Yaml {
     /// The full source text (including a BOM if present).
     pub text: String,
-    /// Every node of every document.
-    pub nodes: Vec<Node>,
+    nodes: Vec<Slot>,
+    items: Vec<NodeId>,
+    entries: Vec<Entry>,
+    /// Decoded scalar values that differ from their source text.
+    decoded: String,
+    anchors: Vec<Prop>,
+    tags: Vec<Prop>,
+    has_alias: bool,
     /// The documents in order.
     pub docs: Vec<Document>,
     /// Line index for positions.
@@ -151,23 +249,14 @@ pub struct Yaml {
     pub map_indent: usize,
 }
 
-struct Frame {
-    node: NodeId,
-    pending_key: Option<NodeId>,
-    /// Scalar keys seen so far, built only for large mappings (small ones are scanned).
-    keys: Option<HashMap<String, ()>>,
-}
-
-const SCAN_KEYS_UP_TO: usize = 16;
-
 /// Maps saphyr's char indices to byte offsets.
-struct CharToByte {
+pub(super) struct CharToByte {
     base: usize,
     table: Option<Vec<u32>>,
 }
 
 impl CharToByte {
-    fn new(s: &str, base: usize) -> Self {
+    pub(super) fn new(s: &str, base: usize) -> Self {
         if s.is_ascii() {
             return CharToByte { base, table: None };
         }
@@ -181,7 +270,7 @@ impl CharToByte {
             table: Some(table),
         }
     }
-    fn get(&self, ci: usize) -> usize {
+    pub(super) fn get(&self, ci: usize) -> usize {
         self.base
             + match &self.table {
                 None => ci,
@@ -198,38 +287,50 @@ impl Yaml {
 
     /// Parse with explicit limits.
     pub fn parse_with(text: String, limits: Limits) -> Result<Yaml, ParseError> {
-        let lines = LineIndex::new(&text);
-        // YAML reads a lone CR as a line break; edits here work with LF and CRLF files only.
-        if let Some(cr) = text
-            .as_bytes()
-            .iter()
-            .enumerate()
-            .position(|(i, &b)| b == b'\r' && text.as_bytes().get(i + 1) != Some(&b'\n'))
-        {
-            let (line, col) = lines.line_col(&text, cr);
-            return Err(ParseError {
-                line,
-                col,
-                message: "carriage return without a line feed (old Mac line ending): convert the file to LF or CRLF line endings".into(),
-            });
+        let mut y = Self::parse_unchecked(text, limits)?;
+        if y.has_alias {
+            super::aliases::check(&y)?;
         }
+        y.detect_indentation();
+        Ok(y)
+    }
+
+    /// Parse without the alias check and the indentation detection.
+    pub(super) fn parse_unchecked(text: String, limits: Limits) -> Result<Yaml, ParseError> {
+        let lines = LineIndex::new(&text);
+        check_size(&text)?;
+        // YAML reads a lone CR as a line break; edits here work with LF and CRLF files only.
+        walk::check_line_endings(&text, &lines)?;
         let eol = text::dominant_eol(&text);
         let bom = if text.starts_with('\u{feff}') { 3 } else { 0 };
-        let mut y = Yaml {
-            nodes: Vec::new(),
-            docs: Vec::new(),
+        let mut sink = TreeSink::new(&text);
+        walk::walk(&text, bom, &lines, limits, &mut sink)?;
+        let TreeSink {
+            nodes,
+            items,
+            entries,
+            decoded,
+            anchors,
+            tags,
+            docs,
+            has_alias,
+            ..
+        } = sink;
+        Ok(Yaml {
+            text,
+            nodes,
+            items,
+            entries,
+            decoded,
+            anchors,
+            tags,
+            has_alias,
+            docs,
             lines,
             eol,
             seq_indent: 2,
             map_indent: 2,
-            text: String::new(),
-        };
-        let result = build(&text, bom, &mut y, limits);
-        y.text = text;
-        result?;
-        y.check_expansion(limits)?;
-        y.detect_indentation();
-        Ok(y)
+        })
     }
 
     /// 1-based line and column of a byte offset.
@@ -237,42 +338,159 @@ impl Yaml {
         self.lines.line_col(&self.text, pos)
     }
 
-    /// The node with id `id`.
-    pub fn node(&self, id: NodeId) -> &Node {
-        &self.nodes[id]
+    /// Number of nodes in the file.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Whether the file has no node at all (an empty stream).
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// Whether the file has an alias (`*name`) anywhere.
+    pub fn has_alias(&self) -> bool {
+        self.has_alias
+    }
+
+    /// Bytes the tree holds besides the text (nodes, child arrays, decoded values, side
+    /// tables, line index), for measurements.
+    pub fn tree_bytes(&self) -> usize {
+        self.nodes.capacity() * NODE_BYTES
+            + self.items.capacity() * std::mem::size_of::<NodeId>()
+            + self.entries.capacity() * std::mem::size_of::<Entry>()
+            + self.decoded.capacity()
+            + (self.anchors.capacity() + self.tags.capacity()) * std::mem::size_of::<Prop>()
+            + self.lines.len() * std::mem::size_of::<usize>()
+    }
+
+    /// A view of node `id`.
+    pub fn node(&self, id: NodeId) -> Node<'_> {
+        let s = &self.nodes[id];
+        Node {
+            kind: self.kind(id),
+            span: s.start as usize..s.end as usize,
+            full_start: s.full_start as usize,
+            flow: s.flags & FLOW != 0,
+            in_flow: s.flags & IN_FLOW != 0,
+            anchor: self.anchor(id),
+            tag: self.tag(id),
+            parent: (s.parent != NONE).then_some(s.parent as usize),
+            chomp: (s.chomp != 0).then_some(s.chomp as char),
+            slot: s.slot as usize,
+        }
+    }
+
+    /// What node `id` holds (without following aliases).
+    pub fn kind(&self, id: NodeId) -> NodeKind<'_> {
+        let s = &self.nodes[id];
+        let (a, b) = (s.a as usize, s.b as usize);
+        match s.kind {
+            SCALAR => NodeKind::Scalar {
+                style: style_of(s.style),
+            },
+            SEQ => NodeKind::Seq {
+                items: Children(&self.items[a..a + b]),
+            },
+            MAP => NodeKind::Map {
+                entries: Children(&self.entries[a..a + b]),
+            },
+            _ => NodeKind::Alias {
+                name: self.alias_name(id),
+                target: a,
+            },
+        }
+    }
+
+    /// The content span of node `id` (see [`Node::span`]).
+    pub fn span(&self, id: NodeId) -> Range<usize> {
+        let s = &self.nodes[id];
+        s.start as usize..s.end as usize
+    }
+
+    /// Where node `id` starts including its properties.
+    pub fn full_start(&self, id: NodeId) -> usize {
+        self.nodes[id].full_start as usize
+    }
+
+    /// The anchor node `id` defines.
+    pub fn anchor(&self, id: NodeId) -> Option<&str> {
+        (self.nodes[id].flags & HAS_ANCHOR != 0)
+            .then(|| self.prop(&self.anchors, id))
+            .flatten()
+    }
+
+    /// The explicit tag of node `id`, as written.
+    pub fn tag(&self, id: NodeId) -> Option<&str> {
+        (self.nodes[id].flags & HAS_TAG != 0)
+            .then(|| self.prop(&self.tags, id))
+            .flatten()
+    }
+
+    /// The style of scalar node `id` (`None` for other nodes; aliases are not followed).
+    pub fn style(&self, id: NodeId) -> Option<ScalarStyle> {
+        let s = &self.nodes[id];
+        (s.kind == SCALAR).then(|| style_of(s.style))
+    }
+
+    fn prop(&self, table: &[Prop], id: NodeId) -> Option<&str> {
+        let i = table.binary_search_by_key(&(id as u32), |p| p.0).ok()?;
+        let (_, a, b) = table[i];
+        Some(&self.text[a as usize..b as usize])
+    }
+
+    fn alias_name(&self, id: NodeId) -> &str {
+        self.text[self.span(id)].trim_start_matches('*').trim()
+    }
+
+    /// The decoded value of scalar node `id` itself (aliases are not followed).
+    pub fn scalar_value(&self, id: NodeId) -> Option<&str> {
+        let s = &self.nodes[id];
+        if s.kind != SCALAR {
+            return None;
+        }
+        let r = s.a as usize..(s.a + s.b) as usize;
+        Some(if s.flags & DECODED != 0 {
+            &self.decoded[r]
+        } else {
+            &self.text[r]
+        })
+    }
+
+    /// The decoded values of every scalar node, in file order (aliases are not followed).
+    pub fn scalars(&self) -> impl Iterator<Item = &str> + '_ {
+        (0..self.nodes.len()).filter_map(|id| self.scalar_value(id))
     }
 
     /// Follow aliases to the node they refer to.
     pub fn resolve(&self, mut id: NodeId) -> NodeId {
         for _ in 0..64 {
-            match &self.nodes[id].kind {
-                NodeKind::Alias { target, .. } => id = *target,
-                _ => return id,
+            let s = &self.nodes[id];
+            if s.kind != ALIAS {
+                return id;
             }
+            id = s.a as usize;
         }
         id
     }
 
     /// The decoded value of a scalar node (after following aliases).
     pub fn scalar(&self, id: NodeId) -> Option<&str> {
-        match &self.nodes[self.resolve(id)].kind {
-            NodeKind::Scalar { value, .. } => Some(value),
-            _ => None,
-        }
+        self.scalar_value(self.resolve(id))
     }
 
     /// The entries of a mapping node (after following aliases).
     pub fn entries(&self, id: NodeId) -> Option<&[Entry]> {
-        match &self.nodes[self.resolve(id)].kind {
-            NodeKind::Map { entries } => Some(entries),
+        match self.kind(self.resolve(id)) {
+            NodeKind::Map { entries } => Some(entries.as_slice()),
             _ => None,
         }
     }
 
     /// The items of a sequence node (after following aliases).
     pub fn items(&self, id: NodeId) -> Option<&[NodeId]> {
-        match &self.nodes[self.resolve(id)].kind {
-            NodeKind::Seq { items } => Some(items),
+        match self.kind(self.resolve(id)) {
+            NodeKind::Seq { items } => Some(items.as_slice()),
             _ => None,
         }
     }
@@ -294,26 +512,24 @@ impl Yaml {
 
     /// Whether the node is a null scalar (`~`, `null`, or empty plain).
     pub fn is_null(&self, id: NodeId) -> bool {
-        match &self.nodes[id].kind {
-            NodeKind::Scalar { value, style } => {
-                *style == ScalarStyle::Plain
-                    && self.nodes[id].tag.is_none()
-                    && matches!(value.as_str(), "" | "~" | "null" | "Null" | "NULL")
-            }
-            _ => false,
-        }
+        self.style(id) == Some(ScalarStyle::Plain)
+            && self.tag(id).is_none()
+            && matches!(
+                self.scalar_value(id),
+                Some("" | "~" | "null" | "Null" | "NULL")
+            )
     }
 
     /// The byte range from an entry's key (with properties) to the end of its value.
     pub fn entry_span(&self, e: &Entry) -> Range<usize> {
-        self.nodes[e.key].full_start..self.entry_end(e, 0)
+        self.full_start(e.key)..self.entry_end(e, 0)
     }
 
     fn entry_end(&self, e: &Entry, depth: usize) -> usize {
-        let key = &self.nodes[e.key];
-        let value = &self.nodes[e.value];
-        let mut end = value.span.end.max(key.span.end);
-        if value.span.is_empty() && value.full_start == value.span.start {
+        let key = self.span(e.key);
+        let value = self.span(e.value);
+        let mut end = value.end.max(key.end);
+        if value.is_empty() && self.full_start(e.value) == value.start {
             // An empty value sits right after its key: the entry still owns the `:`.
             let bytes = self.text.as_bytes();
             let mut p = end;
@@ -330,18 +546,18 @@ impl Yaml {
     /// Where a block collection really ends: its span stops at its last child's value, which
     /// for an empty last value (`volumes:\n  data:`) lies before that entry's `:`.
     fn block_end(&self, id: NodeId, depth: usize) -> usize {
-        let n = &self.nodes[id];
-        if n.flow || depth > 64 {
-            return n.span.end;
+        let end = self.span(id).end;
+        if self.nodes[id].flags & FLOW != 0 || depth > 64 {
+            return end;
         }
-        match &n.kind {
+        match self.kind(id) {
             NodeKind::Map { entries } => entries
                 .last()
-                .map_or(n.span.end, |e| n.span.end.max(self.entry_end(e, depth + 1))),
-            NodeKind::Seq { items } => items.last().map_or(n.span.end, |&i| {
-                n.span.end.max(self.block_end(i, depth + 1))
-            }),
-            _ => n.span.end,
+                .map_or(end, |e| end.max(self.entry_end(e, depth + 1))),
+            NodeKind::Seq { items } => items
+                .last()
+                .map_or(end, |&i| end.max(self.block_end(i, depth + 1))),
+            _ => end,
         }
     }
 
@@ -379,7 +595,7 @@ impl Yaml {
 
     /// The comment (`# …`, without the line break) that follows node `id` on its last line.
     pub fn trailing_comment(&self, id: NodeId) -> Option<Range<usize>> {
-        let end = self.nodes[id].span.end;
+        let end = self.span(id).end;
         if end > 0 && self.text.as_bytes().get(end - 1) == Some(&b'\n') {
             return None;
         }
@@ -399,7 +615,7 @@ impl Yaml {
     /// The comment lines directly above the line where node `id` starts (no blank line between).
     pub fn leading_comments(&self, id: NodeId) -> Range<usize> {
         let t = &self.text;
-        let first = text::line_start(t, self.nodes[id].full_start);
+        let first = text::line_start(t, self.full_start(id));
         let mut start = first;
         while start > 0 {
             let prev = text::line_start(t, start - 1);
@@ -419,11 +635,13 @@ impl Yaml {
     pub fn path_of(&self, id: NodeId) -> super::value::Path {
         let mut segs = Vec::new();
         let mut cur = id;
-        while let Some(p) = self.nodes[cur].parent {
-            match &self.nodes[p].kind {
-                NodeKind::Seq { .. } => segs.push(super::value::Seg::Index(self.nodes[cur].slot)),
+        while self.nodes[cur].parent != NONE {
+            let p = self.nodes[cur].parent as usize;
+            let slot = self.nodes[cur].slot as usize;
+            match self.kind(p) {
+                NodeKind::Seq { .. } => segs.push(super::value::Seg::Index(slot)),
                 NodeKind::Map { entries } => {
-                    let e = entries[self.nodes[cur].slot];
+                    let e = entries[slot];
                     segs.push(super::value::Seg::Key(
                         self.scalar(e.key).unwrap_or_default().to_string(),
                     ));
@@ -439,7 +657,7 @@ impl Yaml {
 
     /// Byte offset of the `-` that introduces block-sequence item `item`, if any.
     pub fn dash_of(&self, item: NodeId) -> Option<usize> {
-        let start = self.nodes[item].full_start;
+        let start = self.full_start(item);
         let bytes = self.text.as_bytes();
         let mut i = start;
         while i > 0 && matches!(bytes[i - 1], b' ' | b'\t' | b'\r' | b'\n') {
@@ -448,84 +666,25 @@ impl Yaml {
         (i > 0 && bytes[i - 1] == b'-').then(|| i - 1)
     }
 
-    /// Refuse documents whose aliases would expand to a huge tree (without expanding them).
-    fn check_expansion(&self, limits: Limits) -> Result<(), ParseError> {
-        let has_alias = self
-            .nodes
-            .iter()
-            .any(|n| matches!(n.kind, NodeKind::Alias { .. }));
-        if !has_alias {
-            return Ok(());
-        }
-        // Children are created after their parents and aliases point backwards, so a reverse
-        // pass sees every child and alias target... except targets, which come earlier; do a
-        // forward pass over completed sizes in post-order instead.
-        let mut size = vec![0u64; self.nodes.len()];
-        let mut order: Vec<(NodeId, bool)> =
-            self.docs.iter().rev().map(|d| (d.root, false)).collect();
-        let mut total: u64 = 0;
-        while let Some((id, done)) = order.pop() {
-            if done {
-                size[id] = 1 + match &self.nodes[id].kind {
-                    NodeKind::Scalar { .. } => 0,
-                    NodeKind::Alias { target, .. } => size[*target].saturating_sub(1),
-                    NodeKind::Seq { items } => {
-                        items.iter().fold(0u64, |a, &i| a.saturating_add(size[i]))
-                    }
-                    NodeKind::Map { entries } => entries.iter().fold(0u64, |a, e| {
-                        a.saturating_add(size[e.key]).saturating_add(size[e.value])
-                    }),
-                };
-                if self.nodes[id].parent.is_none() {
-                    total = total.saturating_add(size[id]);
-                }
-                continue;
-            }
-            order.push((id, true));
-            match &self.nodes[id].kind {
-                NodeKind::Seq { items } => order.extend(items.iter().rev().map(|&i| (i, false))),
-                NodeKind::Map { entries } => {
-                    for e in entries.iter().rev() {
-                        order.push((e.value, false));
-                        order.push((e.key, false));
-                    }
-                }
-                _ => {}
-            }
-        }
-        if total > limits.max_expanded && total > 100 * self.nodes.len() as u64 {
-            return Err(ParseError {
-                line: 1,
-                col: 1,
-                message: format!(
-                    "aliases would expand this file to {total} nodes (written: {}): refusing a \"billion laughs\" document",
-                    self.nodes.len()
-                ),
-            });
-        }
-        Ok(())
-    }
-
     fn detect_indentation(&mut self) {
         let mut seq_found = None;
         let mut map_found = None;
-        for node in &self.nodes {
+        for id in 0..self.nodes.len() {
             if seq_found.is_some() && map_found.is_some() {
                 break;
             }
-            let NodeKind::Map { entries } = &node.kind else {
-                continue;
-            };
-            if node.flow {
+            if self.nodes[id].flags & FLOW != 0 {
                 continue;
             }
+            let NodeKind::Map { entries } = self.kind(id) else {
+                continue;
+            };
             for e in entries {
-                let key_col = text::column(&self.text, self.nodes[e.key].span.start);
-                let v = &self.nodes[e.value];
-                if v.flow {
+                let key_col = text::column(&self.text, self.span(e.key).start);
+                if self.nodes[e.value].flags & FLOW != 0 {
                     continue;
                 }
-                match &v.kind {
+                match self.kind(e.value) {
                     NodeKind::Seq { items } if seq_found.is_none() => {
                         if let Some(d) = items.first().and_then(|&i| self.dash_of(i)) {
                             let dcol = text::column(&self.text, d);
@@ -536,7 +695,7 @@ impl Yaml {
                     }
                     NodeKind::Map { entries: inner } if map_found.is_none() => {
                         if let Some(first) = inner.first() {
-                            let p = self.nodes[first.key].span.start;
+                            let p = self.span(first.key).start;
                             let c = text::column(&self.text, p);
                             if text::only_spaces_before(&self.text, p) && c > key_col {
                                 map_found = Some(c - key_col);
@@ -552,497 +711,192 @@ impl Yaml {
     }
 }
 
-fn scan_err(text: &str, lines: &LineIndex, c2b: &CharToByte, e: &ScanError) -> ParseError {
+/// Refuse texts whose offsets do not fit the compact node layout (2 GiB).
+pub(super) fn check_size(text: &str) -> Result<(), ParseError> {
+    if text.len() > walk::MAX_TEXT {
+        return Err(ParseError {
+            line: 1,
+            col: 1,
+            message: format!(
+                "the text is {} bytes; YAML files above {} bytes are not supported",
+                text.len(),
+                walk::MAX_TEXT
+            ),
+        });
+    }
+    Ok(())
+}
+
+pub(super) fn scan_err(
+    text: &str,
+    lines: &LineIndex,
+    c2b: &CharToByte,
+    e: &ScanError,
+) -> ParseError {
     let pos = c2b.get(e.marker().index());
     let (line, col) = lines.line_col(text, pos);
     let message = super::errors::explain(e.info());
     ParseError { line, col, message }
 }
 
-/// Skip `&anchor` and `!tag` properties (and the spaces after them) at `pos`.
-fn skip_properties(text: &str, mut pos: usize, end: usize) -> usize {
-    let bytes = text.as_bytes();
-    loop {
-        if pos < end && (bytes[pos] == b'&' || bytes[pos] == b'!') {
-            while pos < end && !matches!(bytes[pos], b' ' | b'\t' | b'\r' | b'\n') {
-                pos += 1;
-            }
-            while pos < end && matches!(bytes[pos], b' ' | b'\t' | b'\r' | b'\n') {
-                pos += 1;
-            }
-        } else {
-            return pos;
+/// An open collection while the tree is built: where its children start in the pending
+/// arrays, and a key waiting for its value.
+struct Open {
+    id: usize,
+    base: usize,
+    pending_key: usize,
+}
+
+/// Builds the compact tree from the walker's events.
+struct TreeSink<'t> {
+    text: &'t str,
+    nodes: Vec<Slot>,
+    items: Vec<NodeId>,
+    entries: Vec<Entry>,
+    decoded: String,
+    anchors: Vec<Prop>,
+    tags: Vec<Prop>,
+    docs: Vec<Document>,
+    has_alias: bool,
+    open: Vec<Open>,
+    pending_items: Vec<NodeId>,
+    pending_entries: Vec<Entry>,
+}
+
+impl<'t> TreeSink<'t> {
+    fn new(text: &'t str) -> Self {
+        TreeSink {
+            text,
+            nodes: Vec::new(),
+            items: Vec::new(),
+            entries: Vec::new(),
+            decoded: String::new(),
+            anchors: Vec::new(),
+            tags: Vec::new(),
+            docs: Vec::new(),
+            has_alias: false,
+            open: Vec::new(),
+            pending_items: Vec::new(),
+            pending_entries: Vec::new(),
         }
+    }
+
+    /// Where a scalar's value is kept: the text when it is written as is, else `decoded`.
+    fn value_at(&mut self, style: ScalarStyle, span: &Range<usize>, value: &str) -> (u32, u32, u8) {
+        let t = self.text;
+        let written = match style {
+            ScalarStyle::Plain => Some(span.clone()),
+            ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted if span.len() >= 2 => {
+                Some(span.start + 1..span.end - 1)
+            }
+            _ => None,
+        };
+        if let Some(w) = written {
+            if t.get(w.clone()) == Some(value) {
+                return (w.start as u32, value.len() as u32, 0);
+            }
+        }
+        let at = self.decoded.len();
+        self.decoded.push_str(value);
+        (at as u32, value.len() as u32, DECODED)
     }
 }
 
-/// End (exclusive) of a quoted scalar starting at `start` (the opening quote).
-fn quoted_end(text: &str, start: usize, quote: u8) -> usize {
-    let bytes = text.as_bytes();
-    let mut i = start + 1;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if quote == b'"' && b == b'\\' {
-            i += 2;
-            continue;
+impl Sink for TreeSink<'_> {
+    fn node(&mut self, ev: &NodeEv<'_>) -> usize {
+        let id = self.nodes.len();
+        let mut flags = 0;
+        if ev.flow {
+            flags |= FLOW;
         }
-        if b == quote {
-            if quote == b'\'' && bytes.get(i + 1) == Some(&b'\'') {
-                i += 2;
-                continue;
-            }
-            return i + 1;
+        if ev.in_flow {
+            flags |= IN_FLOW;
         }
-        i += 1;
-    }
-    bytes.len()
-}
-
-fn anchor_name(text: &str, start: usize, end: usize) -> Option<String> {
-    let s = &text[start..end];
-    let mut rest = s;
-    loop {
-        rest = rest.trim_start();
-        if let Some(r) = rest.strip_prefix('&') {
-            let n = r
-                .find(|c: char| c.is_whitespace() || c == '{' || c == '[')
-                .unwrap_or(r.len());
-            return Some(r[..n].to_string());
-        } else if rest.starts_with('!') {
-            let n = rest.find(char::is_whitespace).unwrap_or(rest.len());
-            rest = &rest[n..];
-        } else {
-            return None;
+        if let Some(r) = &ev.anchor {
+            flags |= HAS_ANCHOR;
+            self.anchors.push((id as u32, r.start as u32, r.end as u32));
         }
-    }
-}
-
-fn tag_text(text: &str, start: usize, end: usize) -> Option<String> {
-    let s = &text[start..end];
-    let mut rest = s;
-    loop {
-        rest = rest.trim_start();
-        if rest.starts_with('&') {
-            let n = rest.find(char::is_whitespace).unwrap_or(rest.len());
-            rest = &rest[n..];
-        } else if rest.starts_with('!') {
-            let n = rest
-                .find(|c: char| c.is_whitespace() || c == '{' || c == '[')
-                .unwrap_or(rest.len());
-            return Some(rest[..n].to_string());
-        } else {
-            return None;
+        if let Some(r) = &ev.tag {
+            flags |= HAS_TAG;
+            self.tags.push((id as u32, r.start as u32, r.end as u32));
         }
-    }
-}
-
-fn build(full: &str, bom: usize, y: &mut Yaml, limits: Limits) -> Result<(), ParseError> {
-    let src = &full[bom..];
-    let c2b = CharToByte::new(src, bom);
-    let lines = y.lines.clone();
-    let err_at = |pos: usize, message: String| {
-        let (line, col) = lines.line_col(full, pos);
-        ParseError { line, col, message }
-    };
-    let mut stack: Vec<Frame> = Vec::new();
-    let mut anchors: HashMap<usize, NodeId> = HashMap::new();
-    let mut last_end = bom;
-    let mut alias_count = 0usize;
-    let mut doc_root: Option<NodeId> = None;
-    // Read like Docker Compose (yaml.v3): vendor/saphyr-parser/PATCHES.md.
-    let parser = Parser::new_from_str(src).compose_compatible(true);
-    for ev in parser {
-        let (event, span) = ev.map_err(|e| scan_err(full, &lines, &c2b, &e))?;
-        let s = c2b.get(span.start.index());
-        let e = c2b.get(span.end.index());
-        let in_flow = stack.last().is_some_and(|f| {
-            let n = &y.nodes[f.node];
-            n.flow || n.in_flow
-        });
-        let parent = stack.last().map(|f| f.node);
-        let new_node: Option<NodeId> = match event {
-            Event::StreamStart | Event::StreamEnd | Event::Nothing => None,
-            Event::DocumentStart(_) => {
-                doc_root = None;
-                if e > s {
-                    last_end = e;
-                }
-                None
+        let (kind, style, a, b) = match ev.kind {
+            EvKind::Scalar(st, value) => {
+                let (a, b, f) = self.value_at(st, &ev.span, value);
+                flags |= f;
+                (SCALAR, style_code(st), a, b)
             }
-            Event::DocumentEnd => {
-                let root = match doc_root.take() {
-                    Some(r) => r,
-                    None => {
-                        // An empty document: represent it as a null scalar.
-                        y.nodes.push(Node {
-                            kind: NodeKind::Scalar {
-                                value: String::new(),
-                                style: ScalarStyle::Plain,
-                            },
-                            span: s..s,
-                            full_start: s,
-                            flow: false,
-                            in_flow: false,
-                            anchor: None,
-                            tag: None,
-                            parent: None,
-                            chomp: None,
-                            slot: 0,
-                        });
-                        y.nodes.len() - 1
-                    }
-                };
-                y.docs.push(Document { root });
-                None
-            }
-            Event::Alias(id) => {
-                alias_count += 1;
-                if alias_count > limits.max_aliases {
-                    return Err(err_at(
-                        s,
-                        format!(
-                            "more than {} aliases: refusing a document that may expand exponentially",
-                            limits.max_aliases
-                        ),
-                    ));
-                }
-                let target = *anchors
-                    .get(&id)
-                    .ok_or_else(|| err_at(s, "alias to an unknown anchor".into()))?;
-                if stack.iter().any(|f| f.node == target) {
-                    return Err(err_at(
-                        s,
-                        "recursive alias: it refers to a node that contains it".into(),
-                    ));
-                }
-                let name = full[s..e].trim_start_matches('*').trim().to_string();
-                y.nodes.push(Node {
-                    kind: NodeKind::Alias { name, target },
-                    span: s..e,
-                    full_start: s,
-                    flow: false,
-                    in_flow,
-                    anchor: None,
-                    tag: None,
-                    parent,
-                    chomp: None,
-                    slot: 0,
-                });
-                last_end = e;
-                Some(y.nodes.len() - 1)
-            }
-            Event::Scalar(value, style, anchor_id, tag) => {
-                let content = skip_properties(full, s, e.max(s));
-                let has_props = content > s;
-                let anchor = (anchor_id != 0)
-                    .then(|| anchor_name(full, s, content))
-                    .flatten();
-                let tag_s = tag.as_ref().and_then(|_| tag_text(full, s, content));
-                let (style, span, chomp) = match style {
-                    SaphyrStyle::Plain => {
-                        if e == s || (content >= e && has_props) {
-                            // Empty (null) scalar: saphyr places it right after its key or its
-                            // `- ` (never at the next token).
-                            let p = if has_props { e } else { s.max(bom) };
-                            (ScalarStyle::Plain, p..p, None)
-                        } else {
-                            (ScalarStyle::Plain, content..e, None)
-                        }
-                    }
-                    SaphyrStyle::SingleQuoted => (
-                        ScalarStyle::SingleQuoted,
-                        content..quoted_end(full, content, b'\''),
-                        None,
-                    ),
-                    SaphyrStyle::DoubleQuoted => (
-                        ScalarStyle::DoubleQuoted,
-                        content..quoted_end(full, content, b'"'),
-                        None,
-                    ),
-                    SaphyrStyle::Literal | SaphyrStyle::Folded => {
-                        let st = if matches!(style, SaphyrStyle::Literal) {
-                            ScalarStyle::Literal
-                        } else {
-                            ScalarStyle::Folded
-                        };
-                        let (start, chomp) = block_header(full, last_end, s);
-                        let end = block_end(full, start, e, chomp);
-                        (st, start..end, Some(chomp))
-                    }
-                };
-                let full_start = if has_props { s } else { span.start };
-                y.nodes.push(Node {
-                    kind: NodeKind::Scalar {
-                        value: value.into_owned(),
-                        style,
-                    },
-                    span: span.clone(),
-                    full_start,
-                    flow: false,
-                    in_flow,
-                    anchor,
-                    tag: tag_s,
-                    parent,
-                    chomp: chomp.filter(|c| *c != ' '),
-                    slot: 0,
-                });
-                last_end = span.end.max(last_end);
-                let id = y.nodes.len() - 1;
-                if anchor_id != 0 {
-                    anchors.insert(anchor_id, id);
-                }
-                Some(id)
-            }
-            Event::SequenceStart(anchor_id, ref tag) | Event::MappingStart(anchor_id, ref tag) => {
-                let is_seq = matches!(event, Event::SequenceStart(..));
-                if stack.len() >= limits.max_depth {
-                    return Err(err_at(
-                        s,
-                        format!(
-                            "nesting deeper than {} levels: compose-harden's limit (Docker Compose allows 10,000; no Compose file needs this many), which keeps verification within memory and stack limits; flatten the structure",
-                            limits.max_depth
-                        ),
-                    ));
-                }
-                let bracket = if is_seq { b'[' } else { b'{' };
-                let seg = &full.as_bytes()[s..e.max(s)];
-                let bpos = seg.iter().position(|&b| b == bracket).map(|i| s + i);
-                let flow = bpos.is_some();
-                let props_end = bpos.unwrap_or_else(|| skip_properties(full, s, e.max(s)));
-                let has_props = anchor_id != 0 || tag.is_some();
-                let anchor = (anchor_id != 0)
-                    .then(|| anchor_name(full, s, props_end.max(s)))
-                    .flatten();
-                let tag_s = tag
-                    .as_ref()
-                    .and_then(|_| tag_text(full, s, props_end.max(s)));
-                let start = match bpos {
-                    Some(b) => b,
-                    None => {
-                        let p = if has_props { props_end } else { s };
-                        if is_seq {
-                            // Block sequences start at the `-` of their first item.
-                            let bytes = full.as_bytes();
-                            let mut i = p;
-                            if bytes.get(i) == Some(&b'-') {
-                                i
-                            } else {
-                                while i > 0 && bytes[i - 1] == b' ' {
-                                    i -= 1;
-                                }
-                                if i > 0 && bytes[i - 1] == b'-' {
-                                    i -= 1;
-                                }
-                                i
-                            }
-                        } else {
-                            p
-                        }
-                    }
-                };
-                y.nodes.push(Node {
-                    kind: if is_seq {
-                        NodeKind::Seq { items: Vec::new() }
-                    } else {
-                        NodeKind::Map {
-                            entries: Vec::new(),
-                        }
-                    },
-                    span: start..start,
-                    full_start: if has_props { s } else { start },
-                    flow,
-                    in_flow,
-                    anchor,
-                    tag: tag_s,
-                    parent,
-                    chomp: None,
-                    slot: 0,
-                });
-                let id = y.nodes.len() - 1;
-                if anchor_id != 0 {
-                    anchors.insert(anchor_id, id);
-                }
-                last_end = if flow { start + 1 } else { start };
-                attach(y, &mut stack, id, &err_at)?;
-                stack.push(Frame {
-                    node: id,
-                    pending_key: None,
-                    keys: None,
-                });
-                None
-            }
-            Event::SequenceEnd | Event::MappingEnd => {
-                let frame = stack
-                    .pop()
-                    .ok_or_else(|| err_at(s, "unbalanced collection end".into()))?;
-                let node = &y.nodes[frame.node];
-                let end = if node.flow {
-                    let bracket = if matches!(event, Event::SequenceEnd) {
-                        b']'
-                    } else {
-                        b'}'
-                    };
-                    let seg = &full.as_bytes()[s..e.max(s)];
-                    seg.iter()
-                        .position(|&b| b == bracket)
-                        .map(|i| s + i + 1)
-                        .or_else(|| closing_bracket_after(full, s, bracket))
-                        .unwrap_or(e)
-                } else {
-                    last_child_end(y, frame.node).unwrap_or(node.span.start)
-                };
-                y.nodes[frame.node].span.end = end;
-                last_end = end.max(last_end);
-                if stack.is_empty() {
-                    doc_root = Some(frame.node);
-                }
-                None
+            EvKind::Seq => (SEQ, 0, 0, 0),
+            EvKind::Map => (MAP, 0, 0, 0),
+            EvKind::Alias { target, .. } => {
+                self.has_alias = true;
+                (ALIAS, 0, target as u32, 0)
             }
         };
-        if let Some(id) = new_node {
-            if stack.is_empty() {
-                doc_root = Some(id);
-            } else {
-                attach(y, &mut stack, id, &err_at)?;
+        self.nodes.push(Slot {
+            start: ev.span.start as u32,
+            end: ev.span.end as u32,
+            full_start: ev.full_start as u32,
+            parent: ev.parent.map_or(NONE, |p| p as u32),
+            slot: ev.slot as u32,
+            a,
+            b,
+            kind,
+            style,
+            flags,
+            chomp: ev.chomp.map_or(0, |c| c as u8),
+        });
+        match ev.role {
+            Role::Root => {}
+            Role::Item => self.pending_items.push(id),
+            Role::Key => {
+                if let Some(o) = self.open.last_mut() {
+                    o.pending_key = id;
+                }
             }
-        }
-    }
-    Ok(())
-}
-
-/// The end (after it) of the closing `bracket` at or after `from`, past blanks, line breaks,
-/// a trailing `,` and comments: saphyr's end event for `{A: 1,}` sits at the comma.
-fn closing_bracket_after(text: &str, from: usize, bracket: u8) -> Option<usize> {
-    let b = text.as_bytes();
-    let mut i = from;
-    while i < b.len() {
-        match b[i] {
-            c if c == bracket => return Some(i + 1),
-            b' ' | b'\t' | b'\r' | b'\n' | b',' => i += 1,
-            b'#' => i = text::next_line_start(text, i),
-            _ => return None,
-        }
-    }
-    None
-}
-
-fn last_child_end(y: &Yaml, id: NodeId) -> Option<usize> {
-    match &y.nodes[id].kind {
-        NodeKind::Seq { items } => items.last().map(|&i| y.nodes[i].span.end),
-        NodeKind::Map { entries } => entries
-            .last()
-            .map(|e| y.nodes[e.value].span.end.max(y.nodes[e.key].span.end)),
-        _ => None,
-    }
-}
-
-/// Attach node `id` to the collection on top of the stack (a key, a value or an item).
-fn attach(
-    y: &mut Yaml,
-    stack: &mut [Frame],
-    id: NodeId,
-    err_at: &dyn Fn(usize, String) -> ParseError,
-) -> Result<(), ParseError> {
-    let Some(frame) = stack.last_mut() else {
-        return Ok(());
-    };
-    y.nodes[id].parent = Some(frame.node);
-    let is_map = matches!(y.nodes[frame.node].kind, NodeKind::Map { .. });
-    if !is_map {
-        if let NodeKind::Seq { items } = &mut y.nodes[frame.node].kind {
-            items.push(id);
-            let slot = items.len() - 1;
-            y.nodes[id].slot = slot;
-        }
-        return Ok(());
-    }
-    match frame.pending_key.take() {
-        None => {
-            if let NodeKind::Scalar { value, .. } = &y.nodes[id].kind {
-                let entries: &[Entry] = match &y.nodes[frame.node].kind {
-                    NodeKind::Map { entries } => entries,
-                    _ => &[],
-                };
-                let dup = if entries.len() < SCAN_KEYS_UP_TO {
-                    entries.iter().any(|e| {
-                        matches!(&y.nodes[e.key].kind, NodeKind::Scalar { value: v, .. } if v == value)
-                    })
-                } else {
-                    let keys = frame.keys.get_or_insert_with(|| {
-                        entries
-                            .iter()
-                            .filter_map(|e| match &y.nodes[e.key].kind {
-                                NodeKind::Scalar { value, .. } => Some((value.clone(), ())),
-                                _ => None,
-                            })
-                            .collect()
+            Role::Value => {
+                if let Some(o) = self.open.last() {
+                    self.pending_entries.push(Entry {
+                        key: o.pending_key,
+                        value: id,
                     });
-                    keys.insert(value.clone(), ()).is_some()
-                };
-                if dup {
-                    return Err(err_at(
-                        y.nodes[id].span.start,
-                        format!("duplicate key `{value}` in a mapping"),
-                    ));
                 }
             }
-            frame.pending_key = Some(id);
         }
-        Some(key) => {
-            if let NodeKind::Map { entries } = &mut y.nodes[frame.node].kind {
-                entries.push(Entry { key, value: id });
-                let slot = entries.len() - 1;
-                y.nodes[id].slot = slot;
-                y.nodes[key].slot = slot;
-            }
+        if kind == SEQ || kind == MAP {
+            let base = if kind == SEQ {
+                self.pending_items.len()
+            } else {
+                self.pending_entries.len()
+            };
+            self.open.push(Open {
+                id,
+                base,
+                pending_key: 0,
+            });
         }
+        id
     }
-    Ok(())
-}
 
-/// Find a block scalar's `|`/`>` indicator after `from` and its chomping indicator.
-fn block_header(text: &str, from: usize, content: usize) -> (usize, char) {
-    let bytes = text.as_bytes();
-    let mut i = from.min(content);
-    while i < content {
-        let b = bytes[i];
-        if b == b'#' {
-            // Skip a comment up to the end of its line.
-            i = text::next_line_start(text, i);
-            continue;
+    fn end(&mut self, id: usize, end: usize) {
+        let Some(o) = self.open.pop() else {
+            return;
+        };
+        debug_assert_eq!(o.id, id);
+        let s = &mut self.nodes[id];
+        s.end = end as u32;
+        if s.kind == SEQ {
+            s.a = self.items.len() as u32;
+            s.b = (self.pending_items.len() - o.base) as u32;
+            self.items.extend(self.pending_items.drain(o.base..));
+        } else {
+            s.a = self.entries.len() as u32;
+            s.b = (self.pending_entries.len() - o.base) as u32;
+            self.entries.extend(self.pending_entries.drain(o.base..));
         }
-        if b == b'|' || b == b'>' {
-            let mut chomp = ' ';
-            let mut j = i + 1;
-            while j < bytes.len()
-                && (bytes[j] == b'+' || bytes[j] == b'-' || bytes[j].is_ascii_digit())
-            {
-                if bytes[j] == b'+' || bytes[j] == b'-' {
-                    chomp = bytes[j] as char;
-                }
-                j += 1;
-            }
-            return (i, chomp);
-        }
-        i += 1;
     }
-    (content, ' ')
-}
 
-/// End of a block scalar's text: the end of its last content line, or for `|+` the end of its
-/// kept trailing blank lines.
-fn block_end(text: &str, header: usize, end: usize, chomp: char) -> usize {
-    let bytes = text.as_bytes();
-    let mut e = end.min(bytes.len());
-    // Drop the indentation of the following line that saphyr includes.
-    while e > header && bytes[e - 1] == b' ' {
-        e -= 1;
+    fn document(&mut self, root: usize) {
+        self.docs.push(Document { root });
     }
-    if chomp == '+' {
-        return e;
-    }
-    while e > header && matches!(bytes[e - 1], b' ' | b'\t' | b'\r' | b'\n') {
-        e -= 1;
-    }
-    e.max(text::line_end(text, header))
 }

@@ -7,7 +7,7 @@ use std::fmt;
 use super::tree::{NodeId, NodeKind, ScalarStyle, Yaml};
 
 /// How a scalar resolves under the YAML 1.2 core schema.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ScalarKind {
     /// A string.
     Str,
@@ -251,14 +251,10 @@ impl Value {
     /// The value of node `id` of `y`.
     pub fn of(y: &Yaml, id: NodeId) -> Value {
         let n = y.node(id);
-        let data = match &n.kind {
-            NodeKind::Scalar { value, style } => {
-                let kind = match (&n.tag, style) {
-                    (Some(t), _) => tag_kind(t).unwrap_or(ScalarKind::Str),
-                    (None, ScalarStyle::Plain) => resolve_plain(value),
-                    _ => ScalarKind::Str,
-                };
-                Data::Scalar(kind, value.clone())
+        let data = match n.kind {
+            NodeKind::Scalar { .. } => {
+                let kind = node_kind(y, id).unwrap_or(ScalarKind::Str);
+                Data::Scalar(kind, y.scalar_value(id).unwrap_or_default().to_string())
             }
             NodeKind::Seq { items } => Data::Seq(items.iter().map(|&i| Value::of(y, i)).collect()),
             NodeKind::Map { entries } => Data::Map(
@@ -267,11 +263,11 @@ impl Value {
                     .map(|e| (Value::of(y, e.key), Value::of(y, e.value)))
                     .collect(),
             ),
-            NodeKind::Alias { name, .. } => Data::Alias(name.clone()),
+            NodeKind::Alias { name, .. } => Data::Alias(name.to_string()),
         };
         Value {
-            anchor: n.anchor.clone(),
-            tag: n.tag.clone(),
+            anchor: n.anchor.map(str::to_string),
+            tag: n.tag.map(str::to_string),
             data,
         }
     }
@@ -289,7 +285,7 @@ impl Value {
     }
 }
 
-fn tag_kind(tag: &str) -> Option<ScalarKind> {
+pub(super) fn tag_kind(tag: &str) -> Option<ScalarKind> {
     Some(match tag {
         "!!str" => ScalarKind::Str,
         "!!int" => ScalarKind::Int,
@@ -475,24 +471,23 @@ pub fn first_difference_in(expected: &[Value], y: &Yaml) -> Option<(Path, String
 }
 
 fn node_kind(y: &Yaml, id: NodeId) -> Option<ScalarKind> {
-    let n = y.node(id);
-    match &n.kind {
-        NodeKind::Scalar { value, style } => Some(match (&n.tag, style) {
-            (Some(t), _) => tag_kind(t).unwrap_or(ScalarKind::Str),
-            (None, ScalarStyle::Plain) => resolve_plain(value),
-            _ => ScalarKind::Str,
-        }),
-        _ => None,
-    }
+    let style = y.style(id)?;
+    let value = y.scalar_value(id)?;
+    Some(match (y.tag(id), style) {
+        (Some(t), _) => tag_kind(t).unwrap_or(ScalarKind::Str),
+        (None, ScalarStyle::Plain) => resolve_plain(value),
+        _ => ScalarKind::Str,
+    })
 }
 
 fn diff_node(v: &Value, y: &Yaml, id: NodeId, path: &mut Path) -> Option<String> {
     let n = y.node(id);
-    if v.anchor != n.anchor || v.tag != n.tag {
+    if v.anchor.as_deref() != n.anchor || v.tag.as_deref() != n.tag {
         return Some("anchor or tag differs".into());
     }
-    match (&v.data, &n.kind) {
-        (Data::Scalar(k, t), NodeKind::Scalar { value, .. }) => {
+    match (&v.data, n.kind) {
+        (Data::Scalar(k, t), NodeKind::Scalar { .. }) => {
+            let value = y.scalar_value(id).unwrap_or_default();
             let nk = node_kind(y, id).unwrap_or(ScalarKind::Str);
             (*k != nk || t != value)
                 .then(|| format!("expected {}, found {nk:?} scalar {value:?}", describe(v)))

@@ -2,6 +2,7 @@
 
 pub mod image;
 pub mod kafka;
+pub mod merge;
 pub mod model;
 pub mod ports;
 

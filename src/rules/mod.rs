@@ -116,7 +116,7 @@ impl<'a> Ctx<'a> {
     pub fn inherits(&self, svc: &Service, id: &str) -> Inherit {
         match &svc.extends {
             None => Inherit::No,
-            Some(crate::compose::Extends::External) => Inherit::Unknown,
+            Some(crate::compose::Extends::File { .. }) => Inherit::Unknown,
             Some(crate::compose::Extends::Local(base)) => {
                 match self.compose.service(svc.doc, base) {
                     Some(b) if !self.profile.service_ignores(&b.name, id) => Inherit::FromBase,

@@ -776,7 +776,8 @@ impl<'a> Assembler<'_, 'a> {
     ) -> Vec<(Found, bool)> {
         let mut out: Vec<(Found, bool)> = Vec::new();
         if includes {
-            let items: Vec<Vec<usize>> = self.files[f].includes.get(doc).cloned().unwrap_or_default();
+            let items: Vec<Vec<usize>> =
+                self.files[f].includes.get(doc).cloned().unwrap_or_default();
             for item in items {
                 out.extend(self.unit(&item, name, true, stack, gaps));
             }
@@ -862,7 +863,13 @@ impl<'a> Assembler<'_, 'a> {
             }
         }
         stack.pop();
-        out.push((Found { file: f, service: si }, true));
+        out.push((
+            Found {
+                file: f,
+                service: si,
+            },
+            true,
+        ));
         out
     }
 }
@@ -1017,7 +1024,13 @@ mod tests {
         let db = &m.services[0];
         assert_eq!(db.layers.len(), 2);
         assert_eq!(db.home, 0);
-        let img = db.map.get("image").expect("image").value.scalar().expect("scalar");
+        let img = db
+            .map
+            .get("image")
+            .expect("image")
+            .value
+            .scalar()
+            .expect("scalar");
         assert_eq!((img.file, ys[1].scalar(img.node)), (1, Some("postgres:16")));
         assert_eq!(texts(&ys, &db.map, "cap_add"), ["CHOWN", "SETUID"]);
         // security_opt is appended without de-duplication, as Compose does.
@@ -1053,7 +1066,11 @@ mod tests {
         assert!(web.map.get("extends").is_none());
         let p = web.map.get("privileged").expect("privileged");
         assert_eq!(p.winner().src.layer, 0);
-        let img = web.map.get("image").and_then(|e| e.value.scalar()).expect("image");
+        let img = web
+            .map
+            .get("image")
+            .and_then(|e| e.value.scalar())
+            .expect("image");
         assert_eq!(ys[0].scalar(img.node), Some("redis:7"));
     }
 

@@ -5,5 +5,6 @@ pub mod kafka;
 pub mod merge;
 pub mod model;
 pub mod ports;
+pub mod project;
 
 pub use model::{Compose, Extends, Origin, Service, Setting, ShapeError};

@@ -1,13 +1,15 @@
-//! The pipeline for one file: read, parse, check shape, run rules, apply fixes in one pass,
-//! verify once.
+//! The pipeline: read and parse a project's files, merge them, run the rules over the merged
+//! project, apply each file's fixes in one pass, verify each file once.
 
 use std::path::Path;
 
+use crate::compose::merge::Model;
+use crate::compose::project::Project;
 use crate::compose::Compose;
 use crate::error::Error;
 use crate::profile::Profile;
 use crate::rules::{Ctx, Finding, Rule, REGISTRY};
-use crate::yaml::{apply_fixes, Rejected, Yaml};
+use crate::yaml::{apply_fixes, Fix, Rejected, Yaml};
 
 /// Default largest input accepted.
 pub const DEFAULT_MAX_SIZE: u64 = 64 * 1024 * 1024;
@@ -184,34 +186,268 @@ pub fn parse(text: String, display: &str) -> Result<(Yaml, Compose), Error> {
     Ok((y, compose))
 }
 
-/// Run `plan` on `text` (from file `display`).
+/// Load the project whose main files are `paths` (in order), reading each file with [`read`]
+/// and [`parse`].
+pub fn load_project(paths: &[std::path::PathBuf], max_size: u64) -> Result<Project, Error> {
+    let reader = |p: &Path, d: &str| read(p, d, max_size).and_then(|t| parse(t, d));
+    Project::load(paths, &reader)
+}
+
+/// The outcome for a project.
+pub struct ProjectResult {
+    /// One result per file, in project order (main files first); each file's findings are
+    /// those whose [`Finding::file`] is it.
+    pub files: Vec<FileResult>,
+    /// Indices (into `files`) of the main files.
+    pub main: Vec<usize>,
+    /// The merged services of the input.
+    pub model: Model,
+}
+
+impl ProjectResult {
+    /// The unified diff of every changed file, in project order.
+    pub fn diff(&self) -> String {
+        self.files.iter().map(FileResult::diff).collect()
+    }
+
+    /// Errors to report for fixes that failed verification, in every file.
+    pub fn errors(&self) -> Vec<Error> {
+        self.files.iter().flat_map(FileResult::errors).collect()
+    }
+}
+
+/// Run `plan` on `text` (from file `display`), a project of that one file (its `include:` and
+/// `extends.file` are not followed).
 pub fn process(plan: &Plan, display: &str, text: String) -> Result<FileResult, Error> {
     let (yaml, compose) = parse(text, display)?;
-    let ctx = Ctx::new(&yaml, &compose, &plan.profile);
-    let mut findings = Vec::new();
-    for rule in &plan.rules {
-        rule.check(&ctx, &mut findings);
+    let mut r = process_project(plan, Project::single(display, yaml, compose));
+    Ok(r.files.swap_remove(0))
+}
+
+/// The services' profiles by file: (file, span start, span end, profiles) of each definition
+/// of a service that has `profiles:`.
+fn profile_spans(project: &Project, model: &Model) -> Vec<(usize, usize, usize, String)> {
+    let mut out = Vec::new();
+    for ms in &model.services {
+        if ms.profiles.is_empty() {
+            continue;
+        }
+        let label = ms.profiles.join("`, `");
+        for l in &ms.layers {
+            let f = &project.files[l.file];
+            let svc = &f.compose.services[l.service];
+            let start = f.yaml.node(svc.key).span.start;
+            let end = f.yaml.node(svc.node).span.end.max(start);
+            out.push((l.file, start, end, label.clone()));
+        }
     }
-    if plan.provisions() {
-        crate::provision::compose_findings(&ctx, display, &mut findings);
+    out
+}
+
+/// One file's share of a fix: the parts of finding `finding`'s fix in that file, as one fix.
+struct Share {
+    finding: usize,
+    fix: Fix,
+}
+
+/// Run `plan` on `project`: every rule over the merged project (file-by-file rules on each
+/// file), then each file's fixes applied in one pass and verified once. A fix with parts in
+/// several files applies in all of them or in none.
+pub fn process_project(plan: &Plan, project: Project) -> ProjectResult {
+    let model = project.model();
+    let mut findings: Vec<Finding> = Vec::new();
+    {
+        let ctx = Ctx::project(project.sources(), &model, &plan.profile);
+        for rule in &plan.rules {
+            if !rule.per_file() {
+                rule.check(&ctx, &mut findings);
+                continue;
+            }
+            for f in 0..project.files.len() {
+                let mut found = Vec::new();
+                rule.check(&ctx.focus(f), &mut found);
+                for x in &mut found {
+                    x.file = f;
+                    if let Some(fix) = &mut x.fix {
+                        set_file(fix, f);
+                    }
+                }
+                findings.extend(found);
+            }
+        }
+        if plan.provisions() {
+            for &f in &project.main {
+                let mut found = Vec::new();
+                crate::provision::compose_findings(
+                    &ctx.focus(f),
+                    &project.files[f].display,
+                    &mut found,
+                );
+                for x in &mut found {
+                    x.file = f;
+                    if let Some(fix) = &mut x.fix {
+                        set_file(fix, f);
+                    }
+                }
+                findings.extend(found);
+            }
+        }
     }
-    findings.sort_by_key(|f| f.at);
-    let fixes: Vec<&crate::yaml::Fix> = findings.iter().filter_map(|f| f.fix.as_ref()).collect();
-    let owners: Vec<usize> = findings
-        .iter()
-        .enumerate()
-        .filter(|(_, f)| f.fix.is_some())
-        .map(|(i, _)| i)
+    // Findings about a service in a profile say so.
+    let spans = profile_spans(&project, &model);
+    for x in &mut findings {
+        if let Some((.., label)) = spans
+            .iter()
+            .find(|(f, s, e, _)| *f == x.file && (*s..=*e).contains(&x.at))
+        {
+            x.message.push_str(&format!(" (profile `{label}`)"));
+        }
+    }
+    findings.sort_by_key(|f| (f.file, f.at));
+    let rank = |rule: &str| REGISTRY.iter().position(|r| r.meta().id == rule);
+    let n = project.files.len();
+    // Each finding's fix split by file.
+    let mut shares: Vec<Vec<Share>> = (0..n).map(|_| Vec::new()).collect();
+    let mut files_of: Vec<Vec<usize>> = vec![Vec::new(); findings.len()];
+    for (i, x) in findings.iter().enumerate() {
+        let Some(fix) = &x.fix else { continue };
+        for part in fix.flatten() {
+            let f = part.file.min(n - 1);
+            if !files_of[i].contains(&f) {
+                files_of[i].push(f);
+            }
+            match shares[f].iter_mut().find(|s| s.finding == i) {
+                Some(s) => {
+                    s.fix.edits.extend(part.edits);
+                    s.fix.edits.sort_by(|a, b| {
+                        (a.range.start, a.range.end, &a.replacement).cmp(&(
+                            b.range.start,
+                            b.range.end,
+                            &b.replacement,
+                        ))
+                    });
+                    s.fix.changes.extend(part.changes);
+                }
+                None => shares[f].push(Share {
+                    finding: i,
+                    fix: part,
+                }),
+            }
+        }
+    }
+    // Same-point insertions compose in registry order.
+    for v in &mut shares {
+        v.sort_by_key(|s| (rank(findings[s.finding].rule), findings[s.finding].at));
+    }
+    let mut withdrawn: Vec<(usize, Rejected)> = Vec::new();
+    let applied_all = loop {
+        let mut results = Vec::with_capacity(n);
+        let mut applied_in: Vec<Vec<usize>> = vec![Vec::new(); findings.len()];
+        for (f, v) in shares.iter().enumerate() {
+            let live: Vec<&Share> = v
+                .iter()
+                .filter(|s| !withdrawn.iter().any(|(w, _)| *w == s.finding))
+                .collect();
+            let fixes: Vec<&Fix> = live.iter().map(|s| &s.fix).collect();
+            let r = apply_fixes(&project.files[f].yaml, &fixes);
+            for &k in &r.applied {
+                applied_in[live[k].finding].push(f);
+            }
+            results.push((live.iter().map(|s| s.finding).collect::<Vec<_>>(), r));
+        }
+        // A fix applied in some of its files but not all is withdrawn everywhere.
+        let mut more = Vec::new();
+        for (i, fs) in files_of.iter().enumerate() {
+            if fs.len() < 2 || applied_in[i].is_empty() || applied_in[i].len() == fs.len() {
+                continue;
+            }
+            let x = &findings[i];
+            let mut reason =
+                String::from("held back: a part of it in another file could not be applied");
+            let mut is_error = false;
+            for &f in fs {
+                if applied_in[i].contains(&f) {
+                    continue;
+                }
+                let share = shares[f].iter().find(|s| s.finding == i);
+                if let Some(rej) = share.and_then(|s| {
+                    results[f].1.rejected.iter().find(|r| {
+                        r.rule == s.fix.rule && r.title == s.fix.title && r.at == s.fix.at
+                    })
+                }) {
+                    reason = format!(
+                        "held back: its part in {}: {}",
+                        project.files[f].display, rej.reason
+                    );
+                    is_error = rej.is_error;
+                }
+            }
+            let title = x.fix.as_ref().map(|f| f.title.clone()).unwrap_or_default();
+            more.push((
+                i,
+                Rejected {
+                    rule: x.rule,
+                    title,
+                    at: x.at,
+                    reason,
+                    is_error,
+                },
+            ));
+        }
+        if more.is_empty() {
+            break (results, applied_in);
+        }
+        withdrawn.extend(more);
+    };
+    let (results, applied_in) = applied_all;
+    // Per file: its findings, which of them were applied, what was held back.
+    let mut local: Vec<usize> = vec![0; findings.len()];
+    let mut per_file: Vec<Vec<Finding>> = (0..n).map(|_| Vec::new()).collect();
+    for (i, x) in findings.iter().enumerate() {
+        let f = x.file.min(n - 1);
+        local[i] = per_file[f].len();
+        per_file[f].push(x.clone());
+    }
+    let mut applied: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (i, x) in findings.iter().enumerate() {
+        if !files_of[i].is_empty() && applied_in[i].len() == files_of[i].len() {
+            applied[x.file.min(n - 1)].push(local[i]);
+        }
+    }
+    let mut extra_rejected: Vec<Vec<Rejected>> = (0..n).map(|_| Vec::new()).collect();
+    for (i, r) in withdrawn {
+        extra_rejected[findings[i].file.min(n - 1)].push(r);
+    }
+    let main = project.main.clone();
+    let files = project
+        .files
+        .into_iter()
+        .zip(results)
+        .zip(per_file)
+        .zip(applied)
+        .zip(extra_rejected)
+        .map(|((((pf, (_, r)), findings), mut applied), extra)| {
+            applied.sort_unstable();
+            let mut rejected = r.rejected;
+            rejected.extend(extra);
+            FileResult {
+                path: pf.display,
+                output: r.output,
+                applied,
+                rejected,
+                edits: r.edits,
+                findings,
+                yaml: pf.yaml,
+                compose: pf.compose,
+            }
+        })
         .collect();
-    let applied = apply_fixes(&yaml, &fixes);
-    Ok(FileResult {
-        path: display.to_string(),
-        output: applied.output,
-        applied: applied.applied.iter().map(|&i| owners[i]).collect(),
-        rejected: applied.rejected,
-        edits: applied.edits,
-        findings,
-        yaml,
-        compose,
-    })
+    ProjectResult { files, main, model }
+}
+
+fn set_file(fix: &mut Fix, file: usize) {
+    fix.file = file;
+    for p in &mut fix.parts {
+        set_file(p, file);
+    }
 }

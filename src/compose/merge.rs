@@ -232,6 +232,20 @@ pub struct Model {
     pub services: Vec<MergedService>,
     /// Problems of the project (missing or unreadable references, non-Compose files).
     pub problems: Vec<Problem>,
+    /// (file, service index) of an own definition -> the merged service it belongs to.
+    pub owners: HashMap<(usize, usize), usize>,
+    /// (file, service index) of a definition used as an `extends` base -> how many merged
+    /// services extend it.
+    pub base_uses: HashMap<(usize, usize), usize>,
+}
+
+impl Model {
+    /// The merged service whose own definition is service `service` of file `file`.
+    pub fn owner(&self, file: usize, service: usize) -> Option<&MergedService> {
+        self.owners
+            .get(&(file, service))
+            .map(|&i| &self.services[i])
+    }
 }
 
 // ---- !reset / !override ----
@@ -971,9 +985,24 @@ impl Model {
                 gaps,
             });
         }
+        let mut owners = HashMap::new();
+        let mut base_uses: HashMap<(usize, usize), usize> = HashMap::new();
+        for (i, m) in services.iter().enumerate() {
+            let mut counted: Vec<(usize, usize)> = Vec::new();
+            for l in &m.layers {
+                if l.own {
+                    owners.entry((l.file, l.service)).or_insert(i);
+                } else if !counted.contains(&(l.file, l.service)) {
+                    counted.push((l.file, l.service));
+                    *base_uses.entry((l.file, l.service)).or_default() += 1;
+                }
+            }
+        }
         Model {
             services,
             problems: asm.problems,
+            owners,
+            base_uses,
         }
     }
 }

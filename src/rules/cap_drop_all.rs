@@ -1,10 +1,12 @@
 //! `cap-drop-all`: every service runs with `cap_drop: [ALL]` and gets back only the
 //! capabilities the profile or the built-in image table gives it.
 
-use super::hardening::{self, ServiceEdit};
+use super::hardening;
+use super::merged::{self, MergedEdit};
 use super::{Ctx, Finding, Rule, RuleMeta, Severity};
+use crate::compose::merge::MergedService;
 use crate::compose::Service;
-use crate::yaml::{Applicability, Fix, Yaml};
+use crate::yaml::{Applicability, Yaml};
 
 /// The rule.
 pub struct CapDropAll;
@@ -56,18 +58,17 @@ pub enum CapSource {
     Unknown,
 }
 
-/// Capabilities `svc` should get back with `cap_drop: [ALL]`, and where they come from.
-pub fn wanted_caps(ctx: &Ctx<'_>, svc: &Service, use_table: bool) -> (Vec<String>, CapSource) {
-    let y = ctx.y;
+/// Capabilities `ms` should get back with `cap_drop: [ALL]`, and where they come from.
+pub fn wanted_caps(ctx: &Ctx<'_>, ms: &MergedService, use_table: bool) -> (Vec<String>, CapSource) {
     let norm = |v: &[String]| v.iter().map(|c| hardening::norm_cap(c)).collect::<Vec<_>>();
     if let Some(c) = ctx
         .profile
-        .service(&svc.name)
+        .service(&ms.name)
         .and_then(|s| s.cap_add.as_ref())
     {
         return (norm(c), CapSource::Service);
     }
-    let image = svc.image(y);
+    let image = ctx.image(ms).map(|(i, _)| i);
     if let Some(c) = image
         .and_then(|i| ctx.profile.image(i))
         .and_then(|c| c.cap_add.as_ref())
@@ -77,7 +78,7 @@ pub fn wanted_caps(ctx: &Ctx<'_>, svc: &Service, use_table: bool) -> (Vec<String
     if use_table {
         if let Some(info) = image.and_then(hardening::lookup) {
             let mut caps: Vec<String> = info.caps.iter().map(|c| c.to_string()).collect();
-            if info.low_port && hardening::listens_low(y, svc) {
+            if info.low_port && merged::listens_low(ctx, ms) {
                 caps.push("NET_BIND_SERVICE".into());
             }
             return (caps, CapSource::Table(info.family));
@@ -91,20 +92,34 @@ pub fn same_cap(a: &str, b: &str) -> bool {
     hardening::norm_cap(a) == hardening::norm_cap(b)
 }
 
-/// Whether the service's effective `privileged` is true.
+/// Whether a scalar reads as `true`.
+pub fn is_true(v: &str) -> bool {
+    matches!(v.trim(), "true" | "True" | "TRUE")
+}
+
+/// Whether the service's effective `privileged` is true (one file's view).
 pub fn is_privileged(y: &Yaml, svc: &Service) -> bool {
-    svc.scalar(y, "privileged")
-        .is_some_and(|v| matches!(v.trim(), "true" | "True" | "TRUE"))
+    svc.scalar(y, "privileged").is_some_and(is_true)
+}
+
+/// Whether the merged service's `privileged` is true.
+pub fn is_privileged_merged(ctx: &Ctx<'_>, ms: &MergedService) -> bool {
+    ctx.scalar(ms, "privileged")
+        .is_some_and(|(v, _)| is_true(v))
 }
 
 /// Plan `cap_drop: [ALL]` plus `cap_add: caps` on `edit`; returns the capabilities added.
-pub fn plan_drop_all(edit: &mut ServiceEdit<'_>, caps: &[String]) -> Result<Vec<String>, String> {
+pub fn plan_drop_all(
+    edit: &mut MergedEdit<'_, '_>,
+    caps: &[String],
+) -> Result<Vec<String>, String> {
     edit.ensure_items("cap_drop", &["ALL".to_string()], same_cap)?;
     edit.ensure_items("cap_add", caps, same_cap)
 }
 
-/// A note about where the added capabilities come from.
-pub fn source_note(svc: &Service, image: Option<&str>, caps: &[String], src: &CapSource) -> String {
+/// A note about where the added capabilities come from (`image`: the image and where it is
+/// set, when not in the finding's file).
+pub fn source_note(name: &str, image: Option<&str>, caps: &[String], src: &CapSource) -> String {
     let list = if caps.is_empty() {
         "none".to_string()
     } else {
@@ -117,16 +132,20 @@ pub fn source_note(svc: &Service, image: Option<&str>, caps: &[String], src: &Ca
         }
         CapSource::Table(f) => format!(
             "review: capabilities added back from the built-in table for {f} images: {list}; \
-remove those the service does not need, or set `[services.{}] cap-add`",
-            svc.name
+remove those the service does not need, or set `[services.{name}] cap-add`"
         ),
         CapSource::Unknown => format!(
             "image `{}` is not in the built-in table: no capability is added back; if the service \
-fails, add only what it needs with `[services.{}] cap-add = [...]`",
+fails, add only what it needs with `[services.{name}] cap-add = [...]`",
             image.unwrap_or("(none)"),
-            svc.name
         ),
     }
+}
+
+/// The image of `ms` for notes: its name, with the file that sets it when that is not `file`.
+pub fn image_label(ctx: &Ctx<'_>, ms: &MergedService, file: usize) -> Option<String> {
+    ctx.image(ms)
+        .map(|(i, src)| format!("{i}{}", ctx.from_file(src, file)))
 }
 
 impl Rule for CapDropAll {
@@ -135,19 +154,15 @@ impl Rule for CapDropAll {
     }
 
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-        let y = ctx.y;
         let use_table = ctx.profile.rules.image_table(ID);
-        let flow = ctx.prefers_flow();
-        for svc in ctx.services(ID) {
-            let mut finding = Finding {
-                rule: ID,
-                at: svc.at(y),
-                message: format!("service `{}` does not drop all capabilities", svc.name),
-                severity: Severity::Warning,
-                fix: None,
-                note: None,
-            };
-            if is_privileged(y, svc) {
+        for ms in ctx.merged(ID) {
+            let mut finding = ctx.finding(
+                ID,
+                ms,
+                Severity::Warning,
+                format!("service `{}` does not drop all capabilities", ms.name),
+            );
+            if is_privileged_merged(ctx, ms) {
                 if ctx.profile.rules.enabled("privileged") == Some(true) {
                     // Owned by `privileged`, which removes it and adds cap_drop/cap_add itself.
                     continue;
@@ -160,16 +175,13 @@ see `compose-harden explain privileged`"
                 out.push(finding);
                 continue;
             }
-            let (caps, src) = wanted_caps(ctx, svc, use_table);
+            if ctx.inherits_from(ms, ID).is_some() {
+                // The service it extends gets the fix, and Compose merges it into this one.
+                continue;
+            }
+            let (caps, src) = wanted_caps(ctx, ms, use_table);
             let from_profile = matches!(src, CapSource::Service | CapSource::Image);
-            let mut edit = match ServiceEdit::new(y, svc, flow) {
-                Ok(e) => e,
-                Err(why) => {
-                    finding.note = Some(why);
-                    out.push(finding);
-                    continue;
-                }
-            };
+            let mut edit = MergedEdit::new(ctx, ms, ID);
             let drops_all = match edit.list("cap_drop") {
                 Ok(l) => l.unwrap_or_default().iter().any(|c| same_cap(c, "ALL")),
                 Err(why) => {
@@ -178,14 +190,20 @@ see `compose-harden explain privileged`"
                     continue;
                 }
             };
+            if drops_all && !from_profile {
+                continue;
+            }
+            if let Some(why) = ctx.unseen(ms) {
+                // What it inherits (its image, its capability lists) cannot be seen: no guess.
+                finding.note = Some(format!("no automatic fix: {why}"));
+                out.push(finding);
+                continue;
+            }
             let (planned, title, applicability) = if drops_all {
                 // Already dropped: only make sure what the profile gives back is there.
-                if !from_profile {
-                    continue;
-                }
                 finding.message = format!(
                     "service `{}` lacks capabilities the profile gives back",
-                    svc.name
+                    ms.name
                 );
                 (
                     edit.ensure_items("cap_add", &caps, same_cap),
@@ -212,19 +230,11 @@ see `compose-harden explain privileged`"
                 continue;
             }
             if !drops_all {
-                finding.note = Some(source_note(svc, svc.image(y), &caps, &src));
+                let image = image_label(ctx, ms, finding.file);
+                finding.note = Some(source_note(&ms.name, image.as_deref(), &caps, &src));
             }
-            match edit.finish() {
-                Ok((edits, changes)) => {
-                    finding.fix = Some(Fix::new(
-                        ID,
-                        title,
-                        applicability,
-                        edits,
-                        changes,
-                        svc.at(y),
-                    ))
-                }
+            match edit.finish(title, applicability, finding.file, finding.at) {
+                Ok(fix) => finding.fix = fix,
                 Err(why) => finding.note = Some(format!("no automatic fix: {why}")),
             }
             out.push(finding);

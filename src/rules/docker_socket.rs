@@ -1,6 +1,6 @@
 //! `docker-socket`: a container runtime socket is mounted into a service (report only).
 
-use super::hardening;
+use super::merged;
 use super::{Ctx, Finding, Rule, RuleMeta, Severity};
 use crate::yaml::Applicability;
 
@@ -49,25 +49,31 @@ impl Rule for DockerSocket {
     }
 
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-        let y = ctx.y;
-        for svc in ctx.services(ID) {
-            for m in hardening::bind_mounts(y, svc) {
-                if !is_runtime_socket(&m.source) {
+        for svc in ctx.merged(ID) {
+            for m in merged::bind_mounts(ctx, svc) {
+                if !is_runtime_socket(&m.source) || !ctx.reports(svc, m.src, ID) {
                     continue;
                 }
-                out.push(Finding {
-                    rule: ID,
-                    at: y.node(m.node).span.start,
-                    message: format!(
+                let mut f = ctx.finding_at(
+                    ID,
+                    m.src,
+                    Severity::Warning,
+                    format!(
                         "service `{}` mounts the runtime socket `{}`{}",
                         svc.name,
                         m.source,
-                        if m.read_only { " (read-only does not restrict the API)" } else { "" }
+                        if m.read_only {
+                            " (read-only does not restrict the API)"
+                        } else {
+                            ""
+                        }
                     ),
-                    severity: Severity::Warning,
-                    fix: None,
-                    note: Some("use a socket proxy or accept it; see `compose-harden explain docker-socket`".into()),
-                });
+                );
+                f.note = Some(
+                    "use a socket proxy or accept it; see `compose-harden explain docker-socket`"
+                        .into(),
+                );
+                out.push(f);
             }
         }
     }

@@ -492,6 +492,7 @@ fn analyze(ctx: &Ctx<'_>) -> (Vec<Planned>, Vec<Finding>) {
             severity: Severity::Warning,
             fix: None,
             note: None,
+            file: ctx.file,
         };
         let (part, g) = match (&occ.verdict, occ_group[i]) {
             (Verdict::NoFix { note, severity }, _) => {
@@ -659,6 +660,11 @@ impl Rule for HardcodedSecret {
 
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         out.extend(analyze(ctx).1);
+    }
+
+    // NOTE: file by file until the credential graph spans the project's files.
+    fn per_file(&self) -> bool {
+        true
     }
 }
 

@@ -1,6 +1,7 @@
-//! Rules: each finds problems in a Compose file and proposes fixes made of edits. Rules never
-//! splice text or write files; the engine applies and verifies their fixes.
+//! Rules: each finds problems in a Compose project and proposes fixes made of edits. Rules
+//! never splice text or write files; the engine applies and verifies their fixes.
 
+use crate::compose::merge::{Item, MEntry, MergedService, Model, Problem, Source, Src};
 use crate::compose::{Compose, Service};
 use crate::profile::Profile;
 use crate::yaml::{Applicability, Fix, Yaml};
@@ -12,6 +13,7 @@ pub mod hardcoded_secret;
 pub mod hardening;
 pub mod host_namespace;
 pub mod kafka_host_listener;
+pub mod merged;
 pub mod no_new_privileges;
 pub mod privileged;
 pub mod public_port;
@@ -63,12 +65,18 @@ pub struct RuleMeta {
     pub after: &'static str,
 }
 
-/// A problem found in a file, with an optional fix.
+/// A problem found in a project file, with an optional fix.
+///
+/// `file` and `at` name the definition that is weak: the node that supplies a weak value (in
+/// whichever file of the project supplies it), or, for a missing setting, the service's
+/// definition in the file where missing settings are added. The fix's parts name their own
+/// files ([`Fix::file`], [`Fix::parts`]); the engine applies each file's parts in one pass and
+/// a fix whole or not at all.
 #[derive(Debug, Clone)]
 pub struct Finding {
     /// The rule that found it.
     pub rule: &'static str,
-    /// Byte offset it is about.
+    /// Byte offset it is about, in file `file`.
     pub at: usize,
     /// One-line description (never holds a secret).
     pub message: String,
@@ -78,41 +86,103 @@ pub struct Finding {
     pub fix: Option<Fix>,
     /// Why there is no fix, or what to check.
     pub note: Option<String>,
+    /// Index of the project file `at` is in (see [`Ctx::files`]; 0 in a one-file view).
+    pub file: usize,
 }
 
-/// What a rule sees.
+/// What a rule sees: the whole project (every file, the merged services) and, for rules that
+/// still work file by file, one file of it (`y`, `compose`, `file`).
 pub struct Ctx<'a> {
-    /// The parsed file.
+    /// The file a file-by-file rule works on (the first file in a project view).
     pub y: &'a Yaml,
     /// Its services.
     pub compose: &'a Compose,
     /// The active profile.
     pub profile: &'a Profile,
-    /// Whether the file prefers flow lists (computed once, on first use).
-    flow: std::cell::OnceCell<bool>,
+    /// Index of `y` in `files`.
+    pub file: usize,
+    /// Every file of the project, in load order (main files first).
+    pub files: Vec<Source<'a>>,
+    /// The project's services with every definition merged, as Docker Compose merges them.
+    pub model: std::borrow::Cow<'a, Model>,
+    /// Per file: whether it prefers flow lists (computed once, on first use).
+    flow: Vec<std::cell::OnceCell<bool>>,
+}
+
+/// Whether a rule's fix may edit a layer of a merged service (see [`Ctx::reach`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reach {
+    /// Yes: the layer is the service's own definition, or a base only it extends.
+    Here,
+    /// No need: the layer is another project service's own definition, which this rule judges
+    /// (and fixes) on its own.
+    Covered,
+    /// No: editing it would change other services (the reason, for a note).
+    Refused(String),
 }
 
 impl<'a> Ctx<'a> {
-    /// What rules see of one parsed file under `profile`.
+    /// What rules see of one parsed file under `profile` (a project of that one file).
     pub fn new(y: &'a Yaml, compose: &'a Compose, profile: &'a Profile) -> Self {
+        let files = vec![Source::single(y, compose, "")];
+        let model = Model::build(&files, &[0], Vec::new());
         Ctx {
             y,
             compose,
             profile,
-            flow: std::cell::OnceCell::new(),
+            file: 0,
+            flow: vec![std::cell::OnceCell::new()],
+            files,
+            model: std::borrow::Cow::Owned(model),
         }
     }
 
-    /// Whether new short lists should be written `[a, b]` (the file mostly writes them so).
-    pub fn prefers_flow(&self) -> bool {
-        *self
-            .flow
-            .get_or_init(|| hardening::prefers_flow(self.y, &self.compose.services))
+    /// What rules see of a project: its files (main files first) and its merged model.
+    pub fn project(files: Vec<Source<'a>>, model: &'a Model, profile: &'a Profile) -> Self {
+        Ctx {
+            y: files[0].yaml,
+            compose: files[0].compose,
+            profile,
+            file: 0,
+            flow: files.iter().map(|_| std::cell::OnceCell::new()).collect(),
+            files,
+            model: std::borrow::Cow::Borrowed(model),
+        }
     }
 
-    /// How `svc` relates to an `extends:` base for rule `id`. Compose merges the base's settings
-    /// (sequences concatenated, scalars overridden), so a key the rule adds to the base reaches
-    /// the service too; adding it to both would duplicate list items.
+    /// The same project, with `y`/`compose`/`file` set to file `file` (for file-by-file rules).
+    pub fn focus(&self, file: usize) -> Ctx<'a> {
+        Ctx {
+            y: self.files[file].yaml,
+            compose: self.files[file].compose,
+            profile: self.profile,
+            file,
+            flow: self
+                .files
+                .iter()
+                .map(|_| std::cell::OnceCell::new())
+                .collect(),
+            files: self.files.clone(),
+            model: self.model.clone(),
+        }
+    }
+
+    /// Whether new short lists in file `file` should be written `[a, b]` (the file mostly
+    /// writes them so).
+    pub fn prefers_flow_in(&self, file: usize) -> bool {
+        let f = &self.files[file];
+        *self.flow[file].get_or_init(|| hardening::prefers_flow(f.yaml, &f.compose.services))
+    }
+
+    /// Whether new short lists should be written `[a, b]` in `y` (the file mostly writes them so).
+    pub fn prefers_flow(&self) -> bool {
+        self.prefers_flow_in(self.file)
+    }
+
+    /// How `svc` (of `y`) relates to an `extends:` base for rule `id`, file by file. Compose
+    /// merges the base's settings (sequences concatenated, scalars overridden), so a key the
+    /// rule adds to the base reaches the service too; adding it to both would duplicate list
+    /// items.
     pub fn inherits(&self, svc: &Service, id: &str) -> Inherit {
         match &svc.extends {
             None => Inherit::No,
@@ -127,13 +197,206 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// The services rule `id` applies to (not ignored by the profile).
+    /// The services of `y` rule `id` applies to (not ignored by the profile), file by file.
     pub fn services<'s>(&'s self, id: &'s str) -> impl Iterator<Item = &'s Service> + 's {
         let profile = self.profile;
         self.compose
             .services
             .iter()
             .filter(move |s| !profile.service_ignores(&s.name, id))
+    }
+
+    // ---- the project view ----
+
+    /// The merged services of the project rule `id` applies to (not ignored by the profile).
+    pub fn merged<'s>(&'s self, id: &'s str) -> impl Iterator<Item = &'s MergedService> + 's {
+        let profile = self.profile;
+        self.model
+            .services
+            .iter()
+            .filter(move |s| !profile.service_ignores(&s.name, id))
+    }
+
+    /// The parsed file `file`.
+    pub fn yaml(&self, file: usize) -> &'a Yaml {
+        self.files[file].yaml
+    }
+
+    /// The path of file `file` as shown to the user.
+    pub fn display(&self, file: usize) -> &'a str {
+        self.files[file].display
+    }
+
+    /// The definition (file's tree and service) of layer `layer` of `ms`.
+    pub fn layer(&self, ms: &MergedService, layer: usize) -> (&'a Yaml, &'a Service) {
+        let l = ms.layers[layer];
+        let f = &self.files[l.file];
+        (f.yaml, &f.compose.services[l.service])
+    }
+
+    /// Where findings about the whole service point: its name in its home definition
+    /// (file, byte offset).
+    pub fn at(&self, ms: &MergedService) -> (usize, usize) {
+        let (y, svc) = self.layer(ms, ms.home);
+        (ms.layers[ms.home].file, svc.at(y))
+    }
+
+    /// Where `src` points (file, byte offset).
+    pub fn at_src(&self, src: Src) -> (usize, usize) {
+        (src.file, self.yaml(src.file).node(src.node).span.start)
+    }
+
+    /// A finding about `ms` as a whole, at its home definition.
+    pub fn finding(
+        &self,
+        rule: &'static str,
+        ms: &MergedService,
+        severity: Severity,
+        message: String,
+    ) -> Finding {
+        let (file, at) = self.at(ms);
+        Finding {
+            rule,
+            at,
+            message,
+            severity,
+            fix: None,
+            note: None,
+            file,
+        }
+    }
+
+    /// A finding about the node `src` supplies.
+    pub fn finding_at(
+        &self,
+        rule: &'static str,
+        src: Src,
+        severity: Severity,
+        message: String,
+    ) -> Finding {
+        let (file, at) = self.at_src(src);
+        Finding {
+            rule,
+            at,
+            message,
+            severity,
+            fix: None,
+            note: None,
+            file,
+        }
+    }
+
+    /// The merged setting `key` of `ms`.
+    pub fn entry<'m>(&self, ms: &'m MergedService, key: &str) -> Option<&'m MEntry> {
+        ms.map.get(key)
+    }
+
+    /// The effective scalar `key` of `ms` and the node that supplies it.
+    pub fn scalar(&self, ms: &MergedService, key: &str) -> Option<(&'a str, Src)> {
+        let src = ms.map.get(key)?.value.scalar()?;
+        self.yaml(src.file).scalar(src.node).map(|t| (t, src))
+    }
+
+    /// The effective list `key` of `ms` (after Compose's merge and de-duplication).
+    pub fn items<'m>(&self, ms: &'m MergedService, key: &str) -> &'m [Item] {
+        ms.map.get(key).map_or(&[], |e| e.value.items())
+    }
+
+    /// The text of a merged list item (`KEY=VALUE` for a mapping entry; `None` for a
+    /// collection item).
+    pub fn text(&self, item: &Item) -> Option<String> {
+        crate::compose::merge::item_text(self.yaml(item.src.file), item)
+    }
+
+    /// The image of `ms` and where it is set.
+    pub fn image(&self, ms: &MergedService) -> Option<(&'a str, Src)> {
+        self.scalar(ms, "image")
+    }
+
+    /// `" (set in FILE)"` when `src` is in another file than `file`, for messages about merged
+    /// values.
+    pub fn from_file(&self, src: Src, file: usize) -> String {
+        if src.file == file {
+            String::new()
+        } else {
+            format!(" (set in {})", self.display(src.file))
+        }
+    }
+
+    /// Why what `ms` inherits cannot be seen (an `extends` base that is not loaded or not
+    /// found), for notes of rules that refuse to guess.
+    pub fn unseen(&self, ms: &MergedService) -> Option<String> {
+        (!ms.gaps.is_empty()).then(|| {
+            ms.gaps
+                .iter()
+                .map(|g| g.message.clone())
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+    }
+
+    /// The merged service whose own definition is `(file, service)`, if it is a project
+    /// service.
+    fn own_user(&self, file: usize, service: usize) -> Option<&MergedService> {
+        self.model.owner(file, service)
+    }
+
+    /// Whether rule `id` may edit layer `layer` of `ms`.
+    pub fn reach(&self, ms: &MergedService, layer: usize, id: &str) -> Reach {
+        let l = ms.layers[layer];
+        if l.own {
+            return Reach::Here;
+        }
+        let (_, svc) = self.layer(ms, layer);
+        if let Some(b) = self.own_user(l.file, l.service) {
+            return if self.profile.service_ignores(&b.name, id) {
+                Reach::Refused(format!(
+                    "it comes from `{}` (which it extends), and the profile exempts `{}` from `{id}`",
+                    b.name, b.name
+                ))
+            } else {
+                Reach::Covered
+            };
+        }
+        let users = self
+            .model
+            .base_uses
+            .get(&(l.file, l.service))
+            .copied()
+            .unwrap_or(0);
+        if users <= 1 {
+            Reach::Here
+        } else {
+            Reach::Refused(format!(
+                "it comes from `{}` in {}, which {users} services extend; edit it there",
+                svc.name,
+                self.display(l.file)
+            ))
+        }
+    }
+
+    /// The project service `ms` extends whose own fix (by rule `id`) reaches `ms` too: a
+    /// setting added to that base's definition is inherited, so `ms` needs none of its own.
+    pub fn inherits_from(&self, ms: &MergedService, id: &str) -> Option<&MergedService> {
+        ms.layers.iter().enumerate().find_map(|(i, l)| {
+            if l.own || self.reach(ms, i, id) != Reach::Covered {
+                return None;
+            }
+            let b = self.own_user(l.file, l.service)?;
+            let home = b.layers[b.home];
+            (home.file == l.file && home.service == l.service).then_some(b)
+        })
+    }
+
+    /// Whether a report-only finding about the value `src` of `ms` is reported for `ms`: not
+    /// when it comes from another project service's own definition (that one reports it).
+    pub fn reports(&self, ms: &MergedService, src: Src, id: &str) -> bool {
+        self.reach(ms, src.layer, id) != Reach::Covered
+    }
+
+    /// Problems of the project (missing references, files that are not Compose files).
+    pub fn problems(&self) -> &[Problem] {
+        &self.model.problems
     }
 }
 
@@ -152,8 +415,14 @@ pub enum Inherit {
 pub trait Rule: Sync {
     /// The rule's documentation.
     fn meta(&self) -> &'static RuleMeta;
-    /// Report findings (with fixes) for the file.
+    /// Report findings (with fixes) for the project (or, for a file-by-file rule, for
+    /// `ctx.y`).
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>);
+    /// Whether the engine runs the rule once per file (`ctx.y`, `ctx.compose`, `ctx.file` set to
+    /// each file in turn) instead of once over the whole project.
+    fn per_file(&self) -> bool {
+        false
+    }
 }
 
 /// Every rule, in the order their fixes apply when they insert at the same place.

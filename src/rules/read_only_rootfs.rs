@@ -1,9 +1,11 @@
 //! `read-only-rootfs`: services run with `read_only: true` and `tmpfs` mounts for the paths
 //! they write outside their volumes.
 
-use super::hardening::{self, ServiceEdit};
-use super::{Ctx, Finding, Rule, RuleMeta, Severity};
-use crate::yaml::{Applicability, Fix};
+use super::cap_drop_all::{image_label, is_true};
+use super::hardening;
+use super::merged::MergedEdit;
+use super::{Ctx, Finding, Reach, Rule, RuleMeta, Severity};
+use crate::yaml::Applicability;
 
 /// The rule.
 pub struct ReadOnlyRootfs;
@@ -54,35 +56,37 @@ impl Rule for ReadOnlyRootfs {
     }
 
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-        let y = ctx.y;
         let use_table = ctx.profile.rules.image_table(ID);
-        let flow = ctx.prefers_flow();
-        for svc in ctx.services(ID) {
-            if svc
-                .scalar(y, "read_only")
-                .is_some_and(|v| matches!(v.trim(), "true" | "True" | "TRUE"))
-            {
+        for ms in ctx.merged(ID) {
+            let read_only = ctx.scalar(ms, "read_only");
+            if read_only.is_some_and(|(v, _)| is_true(v)) {
                 continue;
             }
-            let cfg = ctx.profile.service(&svc.name);
+            let cfg = ctx.profile.service(&ms.name);
             let explicit = cfg.and_then(|c| c.read_only);
             if explicit == Some(false) {
                 continue;
             }
-            let image = svc.image(y);
+            if read_only.is_some_and(|(_, src)| ctx.reach(ms, src.layer, ID) == Reach::Covered)
+                || (read_only.is_none() && ctx.inherits_from(ms, ID).is_some())
+            {
+                // The service it extends gets `read_only` (and its tmpfs); Compose merges them.
+                continue;
+            }
+            let image = ctx.image(ms).map(|(i, _)| i);
             let from_profile = cfg
                 .and_then(|c| c.tmpfs.clone())
                 .or_else(|| image.and_then(|i| ctx.profile.image(i)?.tmpfs.clone()));
             let from_table = image
                 .and_then(hardening::lookup)
                 .and_then(|i| i.tmpfs.map(|t| (i.family, t)));
-            let mut finding = Finding {
-                rule: ID,
-                at: svc.at(y),
-                message: format!("service `{}` has a writable root filesystem", svc.name),
-                severity: Severity::Warning,
-                fix: None,
-                note: None,
+            let message = format!("service `{}` has a writable root filesystem", ms.name);
+            // A `read_only: false` is the weak definition; without one, the service's own.
+            let mut finding = match read_only {
+                Some((_, src)) if ms.layers[src.layer].own => {
+                    ctx.finding_at(ID, src, Severity::Warning, message)
+                }
+                _ => ctx.finding(ID, ms, Severity::Warning, message),
             };
             let (paths, note): (Vec<String>, String) = match (from_profile, from_table) {
                 (Some(p), _) => (p, "tmpfs paths from the profile".into()),
@@ -91,7 +95,7 @@ impl Rule for ReadOnlyRootfs {
                     format!(
                         "review: tmpfs paths from the built-in table for {family} images; test \
 the service and set `[services.{}] tmpfs` if it writes elsewhere",
-                        svc.name
+                        ms.name
                     ),
                 ),
                 (None, _) if explicit == Some(true) => (
@@ -102,39 +106,44 @@ the service and set `[services.{}] tmpfs` if it writes elsewhere",
                     finding.note = Some(format!(
                         "the profile does not list it (`image-table = false`): set \
 `[services.{}] read-only = true` and `tmpfs = [...]`, or `read-only = false` to accept it",
-                        svc.name
+                        ms.name
                     ));
                     out.push(finding);
                     continue;
                 }
                 _ => {
-                    finding.note = Some(format!(
+                    finding.note =
+                        Some(format!(
                         "image `{}` is not in the built-in table and the profile says nothing: \
 find the paths it writes, then set `[services.{}] read-only = true` and `tmpfs = [...]`",
-                        image.unwrap_or("(none)"),
-                        svc.name
+                        image_label(ctx, ms, finding.file).as_deref().unwrap_or("(none)"),
+                        ms.name
                     ));
                     out.push(finding);
                     continue;
                 }
             };
-            let plan = (|| {
-                let mut edit = ServiceEdit::new(y, svc, flow)?;
-                edit.set_scalar("read_only", "true")?;
-                edit.ensure_items("tmpfs", &paths, same_path)?;
-                edit.finish()
-            })();
-            match plan {
-                Ok((edits, changes)) => {
-                    finding.note = Some(note);
-                    finding.fix = Some(Fix::new(
-                        ID,
+            if let Some(why) = ctx.unseen(ms) {
+                finding.note = Some(format!("no automatic fix: {why}"));
+                out.push(finding);
+                continue;
+            }
+            let mut edit = MergedEdit::new(ctx, ms, ID);
+            let plan = edit
+                .set_scalar("read_only", "true")
+                .and_then(|()| edit.ensure_items("tmpfs", &paths, same_path))
+                .and_then(|_| {
+                    edit.finish(
                         "Make the root filesystem read-only, with tmpfs for the paths it writes",
                         Applicability::Review,
-                        edits,
-                        changes,
-                        svc.at(y),
-                    ));
+                        finding.file,
+                        finding.at,
+                    )
+                });
+            match plan {
+                Ok(fix) => {
+                    finding.note = Some(note);
+                    finding.fix = fix;
                 }
                 Err(why) => finding.note = Some(format!("no automatic fix: {why}")),
             }

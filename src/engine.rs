@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::compose::merge::Model;
+use crate::compose::merge::{Model, Role};
 use crate::compose::project::Project;
 use crate::compose::Compose;
 use crate::error::Error;
@@ -263,7 +263,9 @@ pub fn process_project(plan: &Plan, project: Project) -> ProjectResult {
                 rule.check(&ctx, &mut findings);
                 continue;
             }
-            for f in 0..project.files.len() {
+            // Files read only as `extends` bases are judged through the services that use them.
+            let judged = (0..project.files.len()).filter(|&f| project.files[f].role != Role::Base);
+            for f in judged {
                 let mut found = Vec::new();
                 rule.check(&ctx.focus(f), &mut found);
                 for x in &mut found {

@@ -219,6 +219,9 @@ pub struct RulesConfig {
     /// `[rules.dangerous-cap-add]`.
     #[serde(rename = "dangerous-cap-add")]
     pub dangerous_cap_add: Option<ToggleOptions>,
+    /// `[rules.project-file]`.
+    #[serde(rename = "project-file")]
+    pub project_file: Option<ToggleOptions>,
 }
 
 impl RulesConfig {
@@ -250,6 +253,7 @@ impl RulesConfig {
             "unpinned-image" => self.unpinned_image.as_ref()?.enabled,
             "sensitive-mount" => self.sensitive_mount.as_ref()?.enabled,
             "dangerous-cap-add" => self.dangerous_cap_add.as_ref()?.enabled,
+            "project-file" => self.project_file.as_ref()?.enabled,
             _ => None,
         }
     }

@@ -16,6 +16,7 @@ pub mod kafka_host_listener;
 pub mod merged;
 pub mod no_new_privileges;
 pub mod privileged;
+pub mod project_file;
 pub mod public_port;
 pub mod read_only_rootfs;
 pub mod resource_limits;
@@ -441,6 +442,7 @@ pub static REGISTRY: &[&dyn Rule] = &[
     &unpinned_image::UnpinnedImage,
     &sensitive_mount::SensitiveMount,
     &dangerous_cap_add::DangerousCapAdd,
+    &project_file::ProjectFile,
 ];
 
 /// The rule with id `id`.

@@ -239,9 +239,14 @@ impl Project {
             normalize(&base.join(p))
         };
         if !full.is_file() {
+            let shown = display_of(&full);
+            let resolved = if shown == text {
+                String::new()
+            } else {
+                format!(" (resolved to `{shown}`)")
+            };
             self.problems.push(problem(format!(
-                "{what} `{text}` (resolved to `{}`) does not exist; Docker Compose refuses the project until it does",
-                display_of(&full)
+                "{what} `{text}`{resolved} does not exist; Docker Compose refuses the project until it does"
             )));
             return None;
         }

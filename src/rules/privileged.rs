@@ -68,7 +68,7 @@ impl Rule for Privileged {
                 continue;
             };
             let (_, svc) = ctx.layer(ms, winner.layer);
-            let mut finding = if ms.layers[winner.layer].own {
+            let mut finding = if ctx.reach(ms, winner.layer, ID) == Reach::Here {
                 let y = ctx.yaml(winner.file);
                 let key = svc.get(y, "privileged").map_or(svc.key, |s| s.key);
                 let mut f = ctx.finding_at(

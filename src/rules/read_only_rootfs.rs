@@ -83,11 +83,17 @@ impl Rule for ReadOnlyRootfs {
             let message = format!("service `{}` has a writable root filesystem", ms.name);
             // A `read_only: false` is the weak definition; without one, the service's own.
             let mut finding = match read_only {
-                Some((_, src)) if ms.layers[src.layer].own => {
+                Some((_, src)) if ctx.reach(ms, src.layer, ID) == Reach::Here => {
                     ctx.finding_at(ID, src, Severity::Warning, message)
                 }
                 _ => ctx.finding(ID, ms, Severity::Warning, message),
             };
+            if let Some(why) = ctx.unseen(ms) {
+                // Its image and what it writes may come from what cannot be seen: no guess.
+                finding.note = Some(format!("no automatic fix: {why}"));
+                out.push(finding);
+                continue;
+            }
             let (paths, note): (Vec<String>, String) = match (from_profile, from_table) {
                 (Some(p), _) => (p, "tmpfs paths from the profile".into()),
                 (None, Some((family, t))) if explicit == Some(true) || use_table => (
@@ -123,11 +129,6 @@ find the paths it writes, then set `[services.{}] read-only = true` and `tmpfs =
                     continue;
                 }
             };
-            if let Some(why) = ctx.unseen(ms) {
-                finding.note = Some(format!("no automatic fix: {why}"));
-                out.push(finding);
-                continue;
-            }
             let mut edit = MergedEdit::new(ctx, ms, ID);
             let plan = edit
                 .set_scalar("read_only", "true")

@@ -73,6 +73,31 @@ pub fn compose_config(bin: &Path, dir: &Path, file: &Path, env: &[(&str, &str)])
     )
 }
 
+/// `docker compose -f F1 -f F2 … config -q` in `dir`; returns success and stderr.
+pub fn compose_config_files(
+    bin: &Path,
+    dir: &Path,
+    files: &[&Path],
+    env: &[(&str, &str)],
+) -> (bool, String) {
+    let mut c = Command::new(bin);
+    c.current_dir(dir)
+        .env_remove("COMPOSE_FILE")
+        .env_remove("COMPOSE_PROJECT_NAME");
+    for f in files {
+        c.arg("-f").arg(f);
+    }
+    c.args(["config", "-q"]);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let o = c.output().expect("run docker compose");
+    (
+        o.status.success(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
 /// Feed `diff` to `program args…` in `dir`; panics with its stderr when it fails.
 fn feed(dir: &Path, program: &str, args: &[&str], diff: &str) {
     use std::io::Write;

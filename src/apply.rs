@@ -6,397 +6,18 @@
 //! temporaries and leaves every file as it was; an interrupted run leaves each file either old
 //! or new (rename is atomic), never truncated.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+pub use crate::atomic::{
+    backup_dir_for, backups, commit, describe, format_utc, utc_now, CommitOptions, Stage, Target,
+    Written,
+};
+use crate::atomic::{dir_of, file_name, io_err};
 use crate::engine::{self, Plan};
 use crate::error::Error;
 use crate::patch;
-
-/// A file to write.
-#[derive(Debug, Clone)]
-pub struct Target {
-    /// Where.
-    pub path: PathBuf,
-    /// The new content.
-    pub text: String,
-    /// Holds secret values (`.env`): created 0600, never printed.
-    pub secret: bool,
-}
-
-/// A point in [`commit`] where tests inject failures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stage {
-    /// Every temporary file and backup is written; nothing renamed yet.
-    Staged,
-    /// Right before renaming target `i` (in target order).
-    BeforeRename(usize),
-}
-
-/// How to commit.
-#[derive(Debug, Clone, Default)]
-pub struct CommitOptions {
-    /// Write backups (`NAME.bak-<UTC timestamp>`) of files that exist.
-    pub backup: bool,
-    /// Directory for backups (default: beside each file).
-    pub backup_dir: Option<PathBuf>,
-    /// The timestamp used in backup names (default: now, UTC).
-    pub timestamp: Option<String>,
-}
-
-/// What [`commit`] wrote for one target.
-#[derive(Debug, Clone)]
-pub struct Written {
-    /// The file.
-    pub path: PathBuf,
-    /// Its backup, when it existed before.
-    pub backup: Option<PathBuf>,
-    /// Its mode.
-    pub mode: u32,
-    /// Bytes written.
-    pub size: usize,
-}
-
-fn io_err(path: &Path, message: impl Into<String>) -> Error {
-    Error::Io {
-        path: path.display().to_string(),
-        message: message.into(),
-    }
-}
-
-/// `YYYYMMDDTHHMMSSZ` for `secs` since the Unix epoch.
-pub fn format_utc(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Civil from days (Howard Hinnant).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
-        rem / 3600,
-        (rem / 60) % 60,
-        rem % 60
-    )
-}
-
-/// Now, as [`format_utc`].
-pub fn utc_now() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    format_utc(secs)
-}
-
-fn dir_of(path: &Path) -> PathBuf {
-    match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    }
-}
-
-fn file_name(path: &Path) -> String {
-    path.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
-}
-
-/// Mode, uid and gid of an existing regular file; `None` when absent. Refuses symlinks.
-fn inspect(path: &Path) -> Result<Option<(u32, u32, u32)>, Error> {
-    match fs::symlink_metadata(path) {
-        Ok(m) if m.file_type().is_symlink() => Err(io_err(
-            path,
-            "is a symlink; refusing to replace it (pass the real file with -f)",
-        )),
-        Ok(m) if !m.is_file() => Err(io_err(path, "exists and is not a regular file")),
-        Ok(m) => Ok(Some(owner_mode(&m))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(io_err(path, format!("cannot inspect: {e}"))),
-    }
-}
-
-#[cfg(unix)]
-fn owner_mode(m: &fs::Metadata) -> (u32, u32, u32) {
-    use std::os::unix::fs::MetadataExt;
-    (m.mode() & 0o7777, m.uid(), m.gid())
-}
-
-#[cfg(not(unix))]
-fn owner_mode(_m: &fs::Metadata) -> (u32, u32, u32) {
-    (0o644, 0, 0)
-}
-
-fn random_suffix() -> String {
-    let mut b = [0u8; 8];
-    rand::RngCore::fill_bytes(&mut crate::secrets::generate::os_rng(), &mut b);
-    hex::encode(b)
-}
-
-/// Write `bytes` to a new file at `path` (must not exist) with `mode` and owner, fsynced.
-fn write_new(
-    path: &Path,
-    bytes: &[u8],
-    mode: u32,
-    owner: Option<(u32, u32)>,
-) -> Result<(), String> {
-    let mut opts = OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        // Owner bits only until the content is complete.
-        opts.mode(mode & 0o700);
-    }
-    let mut f = opts
-        .open(path)
-        .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
-    let result = (|| -> Result<(), String> {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::{MetadataExt, PermissionsExt};
-            if let Some((uid, gid)) = owner {
-                let m = f.metadata().map_err(|e| e.to_string())?;
-                if m.uid() != uid || m.gid() != gid {
-                    std::os::unix::fs::fchown(&f, Some(uid), Some(gid))
-                        .map_err(|e| format!("cannot keep the file's owner {uid}:{gid}: {e}"))?;
-                }
-            }
-            f.set_permissions(fs::Permissions::from_mode(mode))
-                .map_err(|e| format!("cannot set the file mode: {e}"))?;
-        }
-        #[cfg(not(unix))]
-        let _ = (mode, owner);
-        f.write_all(bytes)
-            .and_then(|()| f.sync_all())
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(path);
-    }
-    result
-}
-
-fn sync_dir(dir: &Path) {
-    #[cfg(unix)]
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-    #[cfg(not(unix))]
-    let _ = dir;
-}
-
-/// A free backup path for `path` at `ts` (`NAME.bak-TS`, then `NAME.bak-TS-2`, …).
-fn backup_path(path: &Path, dir: &Path, ts: &str) -> PathBuf {
-    let base = format!("{}.bak-{ts}", file_name(path));
-    let mut p = dir.join(&base);
-    let mut n = 2;
-    while fs::symlink_metadata(&p).is_ok() {
-        p = dir.join(format!("{base}-{n}"));
-        n += 1;
-    }
-    p
-}
-
-/// Where backups of `path` go.
-pub fn backup_dir_for(path: &Path, backup_dir: Option<&Path>) -> PathBuf {
-    backup_dir.map_or_else(|| dir_of(path), Path::to_path_buf)
-}
-
-/// The plan for each target: where its temporary and backup go.
-struct Staged {
-    tmp: PathBuf,
-    backup: Option<PathBuf>,
-    mode: u32,
-    owner: Option<(u32, u32)>,
-}
-
-/// What would be written, without writing: (target, its backup path, mode, existed).
-pub fn describe(targets: &[Target], opts: &CommitOptions) -> Result<Vec<Written>, Error> {
-    let ts = opts.timestamp.clone().unwrap_or_else(utc_now);
-    targets
-        .iter()
-        .map(|t| {
-            let existing = inspect(&t.path)?;
-            let backup = (opts.backup && existing.is_some()).then(|| {
-                backup_path(
-                    &t.path,
-                    &backup_dir_for(&t.path, opts.backup_dir.as_deref()),
-                    &ts,
-                )
-            });
-            Ok(Written {
-                path: t.path.clone(),
-                backup,
-                mode: existing.map_or(0o600, |e| e.0),
-                size: t.text.len(),
-            })
-        })
-        .collect()
-}
-
-/// Write every target or none: stage all (temp + fsync, mode and owner kept), write backups,
-/// call `hook(Stage::Staged)`, then rename in order. `hook` returning an error before the
-/// renames aborts with every file untouched (tests use it to inject failures).
-pub fn commit(
-    targets: &[Target],
-    opts: &CommitOptions,
-    hook: &mut dyn FnMut(Stage) -> Result<(), String>,
-) -> Result<Vec<Written>, Error> {
-    let ts = opts.timestamp.clone().unwrap_or_else(utc_now);
-    let mut staged: Vec<Staged> = Vec::new();
-    let cleanup = |staged: &[Staged]| {
-        for s in staged {
-            let _ = fs::remove_file(&s.tmp);
-            if let Some(b) = &s.backup {
-                let _ = fs::remove_file(b);
-            }
-        }
-    };
-    let result = (|| -> Result<(), Error> {
-        for t in targets {
-            let existing = inspect(&t.path)?;
-            let (mode, owner) = match existing {
-                Some((m, u, g)) => (m, Some((u, g))),
-                None if t.secret => (0o600, None),
-                None => (0o644, None),
-            };
-            let dir = dir_of(&t.path);
-            let tmp = dir.join(format!(".{}.tmp-{}", file_name(&t.path), random_suffix()));
-            write_new(&tmp, t.text.as_bytes(), mode, owner).map_err(|m| io_err(&t.path, m))?;
-            staged.push(Staged {
-                tmp,
-                backup: None,
-                mode,
-                owner,
-            });
-            if opts.backup && existing.is_some() {
-                let bdir = backup_dir_for(&t.path, opts.backup_dir.as_deref());
-                fs::create_dir_all(&bdir).map_err(|e| {
-                    io_err(&bdir, format!("cannot create the backup directory: {e}"))
-                })?;
-                let b = backup_path(&t.path, &bdir, &ts);
-                let old = fs::read(&t.path)
-                    .map_err(|e| io_err(&t.path, format!("cannot read for the backup: {e}")))?;
-                write_new(&b, &old, mode, owner).map_err(|m| io_err(&t.path, m))?;
-                if let Some(s) = staged.last_mut() {
-                    s.backup = Some(b);
-                }
-            }
-        }
-        hook(Stage::Staged).map_err(|m| Error::Io {
-            path: "apply".into(),
-            message: format!("aborted after staging: {m}"),
-        })?;
-        // The targets may have changed since they were inspected: check again.
-        for t in targets {
-            inspect(&t.path)?;
-        }
-        Ok(())
-    })();
-    if let Err(e) = result {
-        cleanup(&staged);
-        return Err(e);
-    }
-    let mut done: Vec<Written> = Vec::new();
-    for (i, (t, s)) in targets.iter().zip(&staged).enumerate() {
-        let renamed = hook(Stage::BeforeRename(i))
-            .and_then(|()| fs::rename(&s.tmp, &t.path).map_err(|e| e.to_string()));
-        if let Err(m) = renamed {
-            // Undo the renames already done from their backups, then drop the rest.
-            let mut undo_failed = Vec::new();
-            for (w, st) in done.iter().zip(&staged) {
-                if !restore(&w.path, st.backup.as_deref(), st.mode, st.owner) {
-                    undo_failed.push(w.path.display().to_string());
-                }
-            }
-            for st in &staged[i..] {
-                let _ = fs::remove_file(&st.tmp);
-            }
-            if undo_failed.is_empty() {
-                // Every file is as it was: this run's backups are not needed.
-                for st in &staged {
-                    if let Some(b) = &st.backup {
-                        let _ = fs::remove_file(b);
-                    }
-                }
-            }
-            let mut message = format!("cannot replace the file: {m}");
-            if !done.is_empty() {
-                if undo_failed.is_empty() {
-                    message
-                        .push_str("; the files already replaced were restored from their backups");
-                } else {
-                    message.push_str(&format!(
-                        "; could not restore {} (use `compose-harden rollback`)",
-                        undo_failed.join(", ")
-                    ));
-                }
-            }
-            return Err(io_err(&t.path, message));
-        }
-        done.push(Written {
-            path: t.path.clone(),
-            backup: s.backup.clone(),
-            mode: s.mode,
-            size: t.text.len(),
-        });
-    }
-    let mut dirs: Vec<PathBuf> = targets.iter().map(|t| dir_of(&t.path)).collect();
-    dirs.dedup();
-    for d in dirs {
-        sync_dir(&d);
-    }
-    Ok(done)
-}
-
-/// Put `backup`'s content back at `path` atomically; `false` when impossible.
-fn restore(path: &Path, backup: Option<&Path>, mode: u32, owner: Option<(u32, u32)>) -> bool {
-    let Some(b) = backup else {
-        // The file did not exist before.
-        return fs::remove_file(path).is_ok();
-    };
-    let Ok(bytes) = fs::read(b) else {
-        return false;
-    };
-    let tmp = dir_of(path).join(format!(".{}.tmp-{}", file_name(path), random_suffix()));
-    write_new(&tmp, &bytes, mode, owner).is_ok() && fs::rename(&tmp, path).is_ok()
-}
-
-/// Backups of `path` in `dir`, newest first.
-pub fn backups(path: &Path, backup_dir: Option<&Path>) -> Vec<PathBuf> {
-    let dir = backup_dir_for(path, backup_dir);
-    let prefix = format!("{}.bak-", file_name(path));
-    let mut found: Vec<(String, u32, PathBuf)> = fs::read_dir(&dir)
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            let rest = name.strip_prefix(&prefix)?;
-            let (ts, n) = match rest.split_once('-') {
-                Some((ts, n)) => (ts, n.parse().ok()?),
-                None => (rest, 1),
-            };
-            let ok = ts.len() == 16
-                && ts.ends_with('Z')
-                && ts.as_bytes()[8] == b'T'
-                && ts
-                    .bytes()
-                    .enumerate()
-                    .all(|(i, b)| i == 8 || i == 15 || b.is_ascii_digit());
-            ok.then(|| (ts.to_string(), n, e.path()))
-        })
-        .collect();
-    found.sort();
-    found.into_iter().rev().map(|(_, _, p)| p).collect()
-}
 
 /// `rollback`: restore the newest backup of each file, all or none. Returns (file, backup).
 pub fn rollback(
@@ -551,7 +172,9 @@ pub fn changes_from_patch(
         out.push(FileChange { path, old, new });
     }
     let origin = match fresh_diff(plan, compose_files) {
-        Ok(d) if d == patch_text => PatchOrigin::Exact,
+        Ok(d) if crate::diff::strip_header(&d) == crate::diff::strip_header(patch_text) => {
+            PatchOrigin::Exact
+        }
         _ => PatchOrigin::Edited,
     };
     Ok((out, origin))
@@ -572,6 +195,15 @@ pub struct ApplyOptions {
     pub dry_run: bool,
     /// Also write the checklist to this Markdown file.
     pub checklist: Option<PathBuf>,
+    /// Add the `.env` (and its backups) to the `.gitignore` beside it.
+    pub gitignore: bool,
+    /// How long to wait for another run on the same project (default
+    /// [`crate::lock::DEFAULT_TIMEOUT`]).
+    pub lock_timeout: Option<std::time::Duration>,
+    /// `--select` as given (recorded in the diff header the manifest hashes).
+    pub select: Vec<String>,
+    /// `--ignore` as given.
+    pub ignore: Vec<String>,
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {
@@ -604,7 +236,19 @@ pub fn run_with_hook(
         .files
         .first()
         .ok_or_else(|| Error::Usage("no Compose file given".into()))?;
-    let changes = match &o.patch {
+    let project = crate::lock::project_dir(first);
+    // A second run waits here, then reads the files the first one wrote.
+    let _lock = if o.dry_run {
+        None
+    } else {
+        Some(crate::lock::acquire(
+            &project,
+            "apply",
+            o.lock_timeout.unwrap_or(crate::lock::DEFAULT_TIMEOUT),
+            err,
+        )?)
+    };
+    let (changes, diff_text) = match &o.patch {
         Some(p) => {
             let text = fs::read_to_string(p)
                 .map_err(|e| io_err(p, format!("cannot read the patch: {e}")))?;
@@ -614,13 +258,14 @@ pub fn run_with_hook(
             for c in &changes {
                 if !members.iter().chain(&extra).any(|f| same_file(f, &c.path)) {
                     return Err(Error::Usage(format!(
-                        "--patch: {} is not one of the project's Compose files ({}); pass it with -f",
+                        "--patch: {} is neither one of the Compose files ({}) nor a [[files]] entry of profile `{}`; pass the Compose file with -f, or the profile the diff was made with with --profile",
                         c.path.display(),
                         members
                             .iter()
                             .map(|f| f.display().to_string())
                             .collect::<Vec<_>>()
-                            .join(", ")
+                            .join(", "),
+                        plan.profile.spec()
                     )));
                 }
             }
@@ -633,7 +278,7 @@ pub fn run_with_hook(
                     PatchOrigin::Edited => "differs from the diff computed now (edited, or made with another profile): applied as written because every hunk matches exactly and the result parses",
                 }
             );
-            changes
+            (changes, text)
         }
         None => {
             let mut changes = changes_from_plan(plan, &o.files)?;
@@ -652,7 +297,19 @@ pub fn run_with_hook(
                     new: p.new,
                 }));
             }
-            changes
+            let header = plan
+                .profile
+                .source
+                .as_ref()
+                .map(|s| crate::diff::profile_header(s, &o.select, &o.ignore))
+                .unwrap_or_default();
+            let body = fresh_diff(plan, &o.files)?;
+            let text = if body.is_empty() {
+                body
+            } else {
+                header + &body
+            };
+            (changes, text)
         }
     };
     // The Compose files as they will be (every file of the project).
@@ -667,6 +324,7 @@ pub fn run_with_hook(
     }
     let env_path = crate::env::default_path(first);
     let mut targets: Vec<Target> = Vec::new();
+    let mut kinds: Vec<crate::manifest::Kind> = Vec::new();
     let mut env_report = None;
     if o.env {
         let mut quiet = plan.profile.clone();
@@ -688,8 +346,20 @@ pub fn run_with_hook(
                 text,
                 secret: true,
             });
+            kinds.push(crate::manifest::Kind::Env);
         }
         env_report = Some(report);
+    }
+    let git_status = crate::gitignore::status(&env_path);
+    if o.gitignore && o.env && git_status != crate::gitignore::Status::Ignored {
+        if let Some((gi, text)) = crate::gitignore::add_entries(&env_path)? {
+            targets.push(Target {
+                path: gi,
+                text,
+                secret: false,
+            });
+            kinds.push(crate::manifest::Kind::Gitignore);
+        }
     }
     for c in changes.iter().filter(|c| c.old != c.new) {
         targets.push(Target {
@@ -697,42 +367,29 @@ pub fn run_with_hook(
             text: c.new.clone(),
             secret: false,
         });
+        kinds.push(if o.files.iter().any(|f| same_file(f, &c.path)) {
+            crate::manifest::Kind::Compose
+        } else {
+            crate::manifest::Kind::Provisioning
+        });
     }
+    let ts = utc_now();
     let opts = CommitOptions {
         backup: true,
         backup_dir: o.backup_dir.clone(),
-        timestamp: None,
+        timestamp: Some(ts.clone()),
     };
     if o.dry_run {
-        if targets.is_empty() {
-            let _ = writeln!(out, "nothing to write: the files are already hardened");
-        }
-        for (t, w) in targets.iter().zip(describe(&targets, &opts)?) {
-            let what = if t.secret {
-                let added = env_report
-                    .as_ref()
-                    .map(|r| r.added.join(", "))
-                    .unwrap_or_default();
-                format!("; adds {added}; values not shown")
-            } else {
-                String::new()
-            };
-            let _ = writeln!(
-                out,
-                "would write {} ({} bytes, mode {:04o}{what}){}",
-                t.path.display(),
-                w.size,
-                w.mode,
-                w.backup
-                    .map(|b| format!(", backup {}", b.display()))
-                    .unwrap_or_else(|| ", new file".into())
-            );
-        }
+        dry_run(&targets, &opts, env_report.as_ref(), out)?;
         return Ok(0);
     }
     if targets.is_empty() {
         let _ = writeln!(err, "nothing to write: the files are already hardened");
     } else {
+        let before: Vec<Option<String>> = targets
+            .iter()
+            .map(|t| crate::manifest::file_sha256(&t.path))
+            .collect::<Result<_, _>>()?;
         let written = commit(&targets, &opts, hook)?;
         for (t, w) in targets.iter().zip(&written) {
             let extra = match (&env_report, t.secret) {
@@ -751,13 +408,75 @@ pub fn run_with_hook(
                     .unwrap_or_default()
             );
         }
+        let m = crate::manifest::Manifest {
+            format: 1,
+            tool: format!("compose-harden {}", env!("CARGO_PKG_VERSION")),
+            applied: ts.clone(),
+            profile: plan.profile.spec().to_string(),
+            profile_sha256: plan
+                .profile
+                .source
+                .as_ref()
+                .map(|s| s.sha256.clone())
+                .unwrap_or_default(),
+            diff_sha256: crate::diff::sha256_hex(&diff_text),
+            patch: o.patch.as_ref().map(|p| p.display().to_string()),
+            rolled_back: None,
+            files: targets
+                .iter()
+                .zip(&written)
+                .zip(kinds.iter().zip(before))
+                .map(|((t, w), (kind, before))| crate::manifest::Entry {
+                    path: crate::manifest::relative(&project, &t.path),
+                    kind: *kind,
+                    before_sha256: before,
+                    after_sha256: crate::diff::sha256_hex(&t.text),
+                    backup: w
+                        .backup
+                        .as_ref()
+                        .map(|b| crate::manifest::relative(&project, b)),
+                })
+                .collect(),
+        };
+        let mdir = backup_dir_for(first, o.backup_dir.as_deref());
+        let mpath = crate::manifest::new_path(&mdir, &ts);
+        match crate::manifest::save(&mpath, &m) {
+            Ok(()) => {
+                let _ = writeln!(
+                    err,
+                    "recorded this apply in {} (`compose-harden rollback` restores every file it lists)",
+                    mpath.display()
+                );
+            }
+            // The files are written and backed up: say so, and how to undo without it.
+            Err(e) => {
+                let _ = writeln!(
+                    err,
+                    "warning: the files are written but the apply manifest is not ({e}); `compose-harden rollback` will restore the Compose files from their newest backups only"
+                );
+            }
+        }
     }
     if let Some(r) = &env_report {
         for w in &r.warnings {
             let _ = writeln!(err, "warning: {}: {w}", env_path.display());
         }
     }
-    let md = crate::checklist::build(&plan.profile, &after, &env_path.display().to_string())?;
+    if o.env && !o.gitignore && env_path.exists() {
+        if let Some(w) = crate::gitignore::warning(&env_path, git_status) {
+            let _ = writeln!(err, "warning: {w}");
+        }
+    }
+    let facts = crate::checklist::Facts {
+        extra_files: extra_states(plan, first, &changes),
+        ..crate::checklist::Facts::detect()
+    };
+    let md = crate::checklist::build_with(
+        &plan.profile,
+        &after,
+        &env_path.display().to_string(),
+        &facts,
+    )?;
     let _ = out.write_all(md.as_bytes());
     if let Some(p) = &o.checklist {
         commit(
@@ -774,38 +493,64 @@ pub fn run_with_hook(
     Ok(0)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// What happened to each profile `[[files]]` entry in this apply, for the checklist.
+fn extra_states(
+    plan: &Plan,
+    first: &Path,
+    changes: &[FileChange],
+) -> Vec<(String, crate::checklist::ExtraState)> {
+    use crate::checklist::ExtraState;
+    plan.profile
+        .files
+        .iter()
+        .zip(extra_paths(plan, first))
+        .map(|(f, p)| {
+            let state = if !p.exists() {
+                ExtraState::NotFound
+            } else if changes
+                .iter()
+                .any(|c| same_file(&c.path, &p) && c.old != c.new)
+            {
+                ExtraState::Rewritten
+            } else {
+                let text = fs::read_to_string(&p).unwrap_or_default();
+                if f.secrets.values().all(|v| text.contains(&format!("${v}"))) {
+                    ExtraState::AlreadyReads
+                } else {
+                    ExtraState::Unchanged
+                }
+            };
+            (f.path.clone(), state)
+        })
+        .collect()
+}
 
-    #[test]
-    fn utc_format() {
-        assert_eq!(format_utc(0), "19700101T000000Z");
-        assert_eq!(format_utc(1_700_000_000), "20231114T221320Z");
-        assert_eq!(format_utc(951_782_400), "20000229T000000Z");
+fn dry_run(
+    targets: &[Target],
+    opts: &CommitOptions,
+    env_report: Option<&crate::env::EnvReport>,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    if targets.is_empty() {
+        let _ = writeln!(out, "nothing to write: the files are already hardened");
     }
-
-    #[test]
-    fn backups_sorted_newest_first() {
-        let d = tempfile::tempdir().expect("tempdir");
-        let f = d.path().join("c.yml");
-        for n in [
-            "c.yml.bak-20240101T000000Z",
-            "c.yml.bak-20250101T000000Z",
-            "c.yml.bak-20250101T000000Z-2",
-            "c.yml.bak-junk",
-            "x.yml.bak-20990101T000000Z",
-        ] {
-            fs::write(d.path().join(n), "x").expect("write");
-        }
-        let b: Vec<String> = backups(&f, None).iter().map(|p| file_name(p)).collect();
-        assert_eq!(
-            b,
-            [
-                "c.yml.bak-20250101T000000Z-2",
-                "c.yml.bak-20250101T000000Z",
-                "c.yml.bak-20240101T000000Z"
-            ]
+    for (t, w) in targets.iter().zip(describe(targets, opts)?) {
+        let what = if t.secret {
+            let added = env_report.map(|r| r.added.join(", ")).unwrap_or_default();
+            format!("; adds {added}; values not shown")
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            out,
+            "would write {} ({} bytes, mode {:04o}{what}){}",
+            t.path.display(),
+            w.size,
+            w.mode,
+            w.backup
+                .map(|b| format!(", backup {}", b.display()))
+                .unwrap_or_else(|| ", new file".into())
         );
     }
+    Ok(())
 }

@@ -70,7 +70,12 @@ enum Command {
     /// file keeps its mode and owner, and its previous content is kept as
     /// `NAME.bak-<UTC timestamp>` (see `rollback`).
     Apply(ApplyArgs),
-    /// Restore the newest backup `apply` made of each Compose file (all or none).
+    /// Undo the newest `apply`: restore every file it wrote (Compose files, provisioning files,
+    /// `.env`), all or none.
+    ///
+    /// Reads the manifest `apply` left next to its backups; refuses when a file changed since
+    /// (unless --force, which keeps the current versions as backups first), and says exactly
+    /// what it restored. A `.env` the apply created is moved aside (its values are kept).
     Rollback(RollbackArgs),
 }
 
@@ -82,9 +87,10 @@ struct RunArgs {
     /// Compose files, as with -f (after those given with -f).
     #[arg(value_name = "PATH")]
     paths: Vec<PathBuf>,
-    /// Built-in profile name (`baseline`) or path to a TOML profile.
-    #[arg(long, value_name = "NAME|PATH", default_value = "baseline")]
-    profile: String,
+    /// Built-in profile name (`baseline`, the default) or a profile file (a path with `/` or a
+    /// `.toml` name: `./site`, `site.toml`). A built-in name wins over a file of that name.
+    #[arg(long, value_name = "NAME|PATH")]
+    profile: Option<String>,
     /// Run exactly these rules (comma-separated ids), whatever the profile enables.
     #[arg(long, value_delimiter = ',', value_name = "RULE,...")]
     select: Vec<String>,
@@ -180,8 +186,14 @@ struct Run {
     errors: Vec<Error>,
 }
 
+impl RunArgs {
+    fn profile_spec(&self) -> &str {
+        self.profile.as_deref().unwrap_or("baseline")
+    }
+}
+
 fn run_files(args: &RunArgs) -> Result<Run, Error> {
-    let profile = Profile::load(&args.profile)?;
+    let profile = Profile::load(args.profile_spec())?;
     let mut plan = Plan::new(profile, &args.select, &args.ignore)?;
     plan.max_size = args.max_size;
     let files = compose_files(&args.given())?;
@@ -213,11 +225,9 @@ fn report_errors(errors: &[Error], err: &mut dyn Write) {
 fn cmd_diff(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, Error> {
     let run = run_files(args)?;
     let (mut fixed, mut review, mut manual, mut held) = (0, 0, 0, 0);
+    let mut body = String::new();
     for r in &run.results {
-        let d = r.diff();
-        if out.write_all(d.as_bytes()).is_err() {
-            return Ok(0);
-        }
+        body.push_str(&r.diff());
         for &i in &r.applied {
             fixed += 1;
             if r.findings[i]
@@ -252,7 +262,19 @@ fn cmd_diff(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<
         return Ok(2);
     }
     let mut run = run;
-    diff_provisioned(args, &mut run, out, err);
+    diff_provisioned(args, &mut run, &mut body, err);
+    if !body.is_empty() {
+        // The profile (and rule selection) the diff was made with: `apply --patch` uses it.
+        if let Some(src) = &run.plan.profile.source {
+            body.insert_str(
+                0,
+                &crate::diff::profile_header(src, &args.select, &args.ignore),
+            );
+        }
+        if out.write_all(body.as_bytes()).is_err() {
+            return Ok(0);
+        }
+    }
     let _ = writeln!(
         err,
         "{fixed} fix(es) in the diff ({review} to review), {manual} finding(s) without an automatic fix, {held} held back{}",
@@ -294,12 +316,74 @@ struct EnvArgs {
     /// Largest input file accepted, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = engine::DEFAULT_MAX_SIZE)]
     max_size: u64,
+    /// Add the `.env` (and its backups) to the `.gitignore` beside it.
+    #[arg(long)]
+    gitignore: bool,
+    #[command(flatten)]
+    lock: LockArgs,
+}
+
+/// How long a writing command waits for another run on the same project.
+#[derive(Debug, Args)]
+struct LockArgs {
+    /// Wait at most this long for another compose-harden run on the same directory to finish.
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::lock::DEFAULT_TIMEOUT.as_secs())]
+    lock_timeout: u64,
+}
+
+impl LockArgs {
+    fn timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.lock_timeout)
+    }
+}
+
+/// Warn when the secrets file `env` is not ignored by git; with `add`, add it to .gitignore
+/// (through the atomic writer, with a backup).
+fn gitignore_env(env: &std::path::Path, add: bool, err: &mut dyn Write) -> Result<(), Error> {
+    let st = crate::gitignore::status(env);
+    if add && st != crate::gitignore::Status::Ignored {
+        if let Some((gi, text)) = crate::gitignore::add_entries(env)? {
+            let t = crate::atomic::Target {
+                path: gi.clone(),
+                text,
+                secret: false,
+            };
+            let opts = crate::atomic::CommitOptions {
+                backup: true,
+                ..crate::atomic::CommitOptions::default()
+            };
+            crate::atomic::commit(&[t], &opts, &mut |_| Ok(()))?;
+            let _ = writeln!(
+                err,
+                "{}: added {} and its backups",
+                gi.display(),
+                env.display()
+            );
+        }
+        if st == crate::gitignore::Status::Tracked {
+            if let Some(w) = crate::gitignore::warning(env, st) {
+                let _ = writeln!(err, "warning: {w}");
+            }
+        }
+        return Ok(());
+    }
+    if let Some(w) = crate::gitignore::warning(env, st) {
+        let _ = writeln!(err, "warning: {w}");
+    }
+    Ok(())
 }
 
 fn cmd_env(args: &EnvArgs, err: &mut dyn Write) -> Result<i32, Error> {
     let profile = Profile::load(&args.profile)?;
     let given: Vec<PathBuf> = args.files.iter().chain(&args.paths).cloned().collect();
-    let files = project_paths(&compose_files(&given)?, args.max_size);
+    let named = compose_files(&given)?;
+    let _lock = crate::lock::acquire(
+        &crate::lock::project_dir(&named[0]),
+        "env",
+        args.lock.timeout(),
+        err,
+    )?;
+    let files = project_paths(&named, args.max_size);
     let needs = crate::env::needs_of_files(&profile, &files, args.max_size)?;
     let path = args
         .output
@@ -328,6 +412,18 @@ fn cmd_env(args: &EnvArgs, err: &mut dyn Write) -> Result<i32, Error> {
         if !report.rotated.is_empty() {
             let _ = writeln!(err, "{p}: regenerated {}", report.rotated.join(", "));
         }
+        if let Some(b) = &report.backup {
+            let _ = writeln!(
+                err,
+                "{p}: the previous file is kept as {} (mode 0600){}",
+                b.display(),
+                if report.rotated.is_empty() {
+                    ""
+                } else {
+                    ": the old values the rotation steps below ask for are there"
+                }
+            );
+        }
     } else {
         let _ = writeln!(
             err,
@@ -338,6 +434,7 @@ fn cmd_env(args: &EnvArgs, err: &mut dyn Write) -> Result<i32, Error> {
     for r in &report.runbooks {
         let _ = write!(err, "{r}");
     }
+    gitignore_env(&path, args.gitignore, err)?;
     Ok(0)
 }
 
@@ -370,7 +467,7 @@ fn diff_secrets_summary(args: &RunArgs, run: &Run, err: &mut dyn Write) {
 
 /// `diff`: the profile's extra files (`[[files]]`, e.g. Grafana provisioning) after the Compose
 /// files.
-fn diff_provisioned(args: &RunArgs, run: &mut Run, out: &mut dyn Write, err: &mut dyn Write) {
+fn diff_provisioned(args: &RunArgs, run: &mut Run, out: &mut String, err: &mut dyn Write) {
     let Some(first) = run.results.first() else {
         return;
     };
@@ -383,7 +480,7 @@ fn diff_provisioned(args: &RunArgs, run: &mut Run, out: &mut dyn Write, err: &mu
                 let _ = writeln!(err, "{n}");
             }
             for f in files {
-                let _ = out.write_all(f.diff().as_bytes());
+                out.push_str(&f.diff());
             }
         }
         Err(e) => run.errors.push(e),
@@ -410,6 +507,11 @@ struct ApplyArgs {
     /// Also write the operator checklist to this Markdown file.
     #[arg(long, value_name = "FILE")]
     checklist: Option<PathBuf>,
+    /// Add the `.env` (and its backups) to the `.gitignore` beside it.
+    #[arg(long)]
+    gitignore: bool,
+    #[command(flatten)]
+    lock: LockArgs,
 }
 
 #[derive(Debug, Args)]
@@ -423,37 +525,89 @@ struct RollbackArgs {
     /// Where `apply --backup-dir` put the backups.
     #[arg(long, value_name = "DIR")]
     backup_dir: Option<PathBuf>,
+    /// Restore even files that changed since `apply` (the current versions are kept as
+    /// `NAME.bak-<UTC>` first).
+    #[arg(long)]
+    force: bool,
+    #[command(flatten)]
+    lock: LockArgs,
+}
+
+/// `apply --patch`: the profile the diff records wins when `--profile` is not given; another
+/// profile (or the same name with another text) is refused with the command to run.
+fn patch_profile(
+    a: &ApplyArgs,
+    files: &[PathBuf],
+) -> Result<(Profile, Vec<String>, Vec<String>), Error> {
+    let recorded = a
+        .patch
+        .as_ref()
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .and_then(|t| crate::diff::recorded_profile(&t));
+    let spec = match (&a.run.profile, &recorded) {
+        (Some(given), _) => given.clone(),
+        (None, Some(r)) => r.spec.clone(),
+        (None, None) => "baseline".to_string(),
+    };
+    let profile = Profile::load(&spec)?;
+    let (mut select, mut ignore) = (a.run.select.clone(), a.run.ignore.clone());
+    if let (Some(r), Some(patch)) = (&recorded, &a.patch) {
+        let now = profile.source.as_ref().map_or("", |s| s.sha256.as_str());
+        let f_args: String = files
+            .iter()
+            .map(|f| format!(" -f {}", f.display()))
+            .collect();
+        let patch = patch.display();
+        if now != r.sha256 {
+            let message = if spec != r.spec {
+                format!(
+                    "{patch} was made with --profile {}, not {spec}; nothing was written. Apply it with the profile it was made with:\n  compose-harden apply{f_args} --profile {} --patch {patch}",
+                    r.spec, r.spec
+                )
+            } else {
+                format!(
+                    "profile {spec} is not the one {patch} was made with (its sha256 differs: edited since, or another compose-harden version); nothing was written. Make and review a new diff:\n  compose-harden diff{f_args} --profile {spec} > {patch}"
+                )
+            };
+            return Err(Error::Usage(format!("--patch: {message}")));
+        }
+        if select.is_empty() && ignore.is_empty() {
+            select = r.select.clone();
+            ignore = r.ignore.clone();
+        }
+    }
+    Ok((profile, select, ignore))
 }
 
 fn cmd_apply(a: &ApplyArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, Error> {
-    let profile = Profile::load(&a.run.profile)?;
-    let mut plan = Plan::new(profile, &a.run.select, &a.run.ignore)?;
+    let files = compose_files(&a.run.given())?;
+    let (profile, select, ignore) = patch_profile(a, &files)?;
+    let mut plan = Plan::new(profile, &select, &ignore)?;
     plan.max_size = a.run.max_size;
     let opts = crate::apply::ApplyOptions {
-        files: compose_files(&a.run.given())?,
+        files,
         patch: a.patch.clone(),
         env: !a.no_env,
         backup_dir: a.backup_dir.clone(),
         dry_run: a.dry_run,
         checklist: a.checklist.clone(),
+        gitignore: a.gitignore,
+        lock_timeout: Some(a.lock.timeout()),
+        select,
+        ignore,
     };
     crate::apply::run(&plan, &opts, out, err)
 }
 
 fn cmd_rollback(a: &RollbackArgs, err: &mut dyn Write) -> Result<i32, Error> {
     let given: Vec<PathBuf> = a.files.iter().chain(&a.paths).cloned().collect();
-    let named = compose_files(&given)?;
-    // Every file of the project that `apply` backed up (an override or included file is
-    // written only when it changed); the named files when none was.
-    let backed: Vec<PathBuf> = project_paths(&named, engine::DEFAULT_MAX_SIZE)
-        .into_iter()
-        .filter(|f| !crate::apply::backups(f, a.backup_dir.as_deref()).is_empty())
-        .collect();
-    let files = if backed.is_empty() { named } else { backed };
-    for (f, b) in crate::apply::rollback(&files, a.backup_dir.as_deref())? {
-        let _ = writeln!(err, "restored {} from {}", f.display(), b.display());
-    }
-    Ok(0)
+    let opts = crate::rollback::RollbackOptions {
+        files: compose_files(&given)?,
+        backup_dir: a.backup_dir.clone(),
+        force: a.force,
+        lock_timeout: Some(a.lock.timeout()),
+    };
+    crate::rollback::run(&opts, err)
 }
 
 // ---- end apply / rollback ----

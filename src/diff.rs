@@ -67,6 +67,82 @@ pub fn recorded_hashes(diff: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The prefix of the line that records the profile a diff was made with (before the first
+/// file): `# compose-harden: profile SPEC sha256 HEX`, then optional `select`/`ignore` lines.
+pub const PROFILE_PREFIX: &str = "# compose-harden: profile ";
+const SELECT_PREFIX: &str = "# compose-harden: select ";
+const IGNORE_PREFIX: &str = "# compose-harden: ignore ";
+
+/// The header lines that record `source` and the rule selection (`--select`, `--ignore`).
+pub fn profile_header(
+    source: &crate::profile::ProfileSource,
+    select: &[String],
+    ignore: &[String],
+) -> String {
+    let mut h = format!("{PROFILE_PREFIX}{} sha256 {}\n", source.spec, source.sha256);
+    if !select.is_empty() {
+        h.push_str(&format!("{SELECT_PREFIX}{}\n", select.join(",")));
+    }
+    if !ignore.is_empty() {
+        h.push_str(&format!("{IGNORE_PREFIX}{}\n", ignore.join(",")));
+    }
+    h
+}
+
+/// The profile and rule selection a diff records.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecordedProfile {
+    /// The profile as given to `diff`.
+    pub spec: String,
+    /// Its sha256 then.
+    pub sha256: String,
+    /// `--select` then.
+    pub select: Vec<String>,
+    /// `--ignore` then.
+    pub ignore: Vec<String>,
+}
+
+/// What the header of `diff` records, `None` for a diff without one (older, or by hand).
+pub fn recorded_profile(diff: &str) -> Option<RecordedProfile> {
+    let mut r: Option<RecordedProfile> = None;
+    let list = |s: &str| -> Vec<String> {
+        s.split(',')
+            .map(|x| x.trim().to_string())
+            .filter(|x| !x.is_empty())
+            .collect()
+    };
+    for l in diff.lines() {
+        if l.starts_with("--- ") {
+            break;
+        }
+        let l = l.trim_end_matches('\r');
+        if let Some(rest) = l.strip_prefix(PROFILE_PREFIX) {
+            let (spec, hash) = rest.rsplit_once(" sha256 ")?;
+            r = Some(RecordedProfile {
+                spec: spec.to_string(),
+                sha256: hash.trim().to_string(),
+                ..RecordedProfile::default()
+            });
+        } else if let (Some(rest), Some(r)) = (l.strip_prefix(SELECT_PREFIX), r.as_mut()) {
+            r.select = list(rest);
+        } else if let (Some(rest), Some(r)) = (l.strip_prefix(IGNORE_PREFIX), r.as_mut()) {
+            r.ignore = list(rest);
+        }
+    }
+    r
+}
+
+/// `diff` without its profile/selection header lines (to compare two diffs' content).
+pub fn strip_header(diff: &str) -> String {
+    diff.split_inclusive('\n')
+        .filter(|l| {
+            !(l.starts_with(PROFILE_PREFIX)
+                || l.starts_with(SELECT_PREFIX)
+                || l.starts_with(IGNORE_PREFIX))
+        })
+        .collect()
+}
+
 /// Byte offsets where each line of `text` starts.
 fn line_starts(text: &str) -> Vec<usize> {
     let mut v = vec![0];
@@ -221,6 +297,24 @@ pub fn from_edits(path: &str, old: &str, edits: &[Edit]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn profile_header_round_trips() {
+        let src = crate::profile::ProfileSource {
+            spec: "./my profile.toml".into(),
+            builtin: false,
+            sha256: "ab".repeat(32),
+        };
+        let h = profile_header(&src, &["public-port".into()], &[]);
+        let d = format!("{h}{}", unified("f", "a\n", "b\n"));
+        let r = recorded_profile(&d).expect("recorded");
+        assert_eq!(r.spec, "./my profile.toml");
+        assert_eq!(r.sha256, src.sha256);
+        assert_eq!(r.select, ["public-port"]);
+        assert!(r.ignore.is_empty());
+        assert_eq!(strip_header(&d), unified("f", "a\n", "b\n"));
+        assert!(recorded_profile(&unified("f", "a\n", "b\n")).is_none());
+    }
 
     #[test]
     fn insertion_in_the_middle() {

@@ -34,7 +34,7 @@ impl Plan {
                 )));
             }
         }
-        let rules = REGISTRY
+        let rules: Vec<&'static dyn Rule> = REGISTRY
             .iter()
             .copied()
             .filter(|r| {
@@ -47,6 +47,15 @@ impl Plan {
                 on && !ignore.iter().any(|s| s == id)
             })
             .collect();
+        // The plan's profile says exactly which rules run: a rule that defers to another one
+        // (public-port to kafka-host-listener) must not defer to a rule that does not run.
+        let mut profile = profile;
+        for r in REGISTRY {
+            let id = r.meta().id;
+            profile
+                .rules
+                .set_enabled(id, rules.iter().any(|x| x.meta().id == id));
+        }
         Ok(Plan {
             profile,
             rules,

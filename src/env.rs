@@ -286,6 +286,8 @@ pub struct EnvReport {
     pub warnings: Vec<String>,
     /// Rotation runbooks for new values of init-only variables.
     pub runbooks: Vec<String>,
+    /// The backup of the previous file (`NAME.bak-<UTC>`, mode 0600), when there was one.
+    pub backup: Option<PathBuf>,
 }
 
 /// The default `.env` path: beside the first Compose file.
@@ -296,7 +298,9 @@ pub fn default_path(first: &Path) -> PathBuf {
     }
 }
 
-/// Update (or create) the `.env` for `needs`, drawing values from `rng`.
+/// Update (or create) the `.env` for `needs`, drawing values from `rng`. An existing file is
+/// kept first as `NAME.bak-<UTC>` (mode 0600) beside it: rotation runbooks need the old
+/// values, and nothing is lost if the new ones are not wanted.
 pub fn write_env(
     needs: &Needs,
     path: &Path,
@@ -307,12 +311,27 @@ pub fn write_env(
     let Some(text) = text else {
         return Ok(report);
     };
-    let w = envfile::write_atomic(path, &text).map_err(|message| Error::Io {
-        path: path.display().to_string(),
-        message,
-    })?;
+    let target = crate::atomic::Target {
+        path: path.to_path_buf(),
+        text,
+        secret: true,
+    };
+    let commit = crate::atomic::CommitOptions {
+        backup: true,
+        ..crate::atomic::CommitOptions::default()
+    };
+    let written = crate::atomic::commit(&[target], &commit, &mut |_| Ok(()))?;
     report.written = true;
-    report.warnings.extend(w.warning);
+    if let Some(w) = written.first() {
+        report.backup = w.backup.clone();
+        if w.mode & 0o077 != 0 {
+            report.warnings.push(format!(
+                "mode {:04o} lets other users read it; run `chmod 600 {}`",
+                w.mode,
+                path.display()
+            ));
+        }
+    }
     Ok(report)
 }
 

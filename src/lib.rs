@@ -5,6 +5,7 @@
 //! [`engine`] (one file: parse, run rules, apply, verify), [`cli`].
 
 pub mod apply;
+pub mod atomic;
 pub mod checklist;
 pub mod cli;
 pub mod compose;
@@ -12,9 +13,14 @@ pub mod diff;
 pub mod engine;
 pub mod env;
 pub mod error;
+pub mod firewall;
+pub mod gitignore;
+pub mod lock;
+pub mod manifest;
 pub mod patch;
 pub mod profile;
 pub mod provision;
+pub mod rollback;
 pub mod rules;
 pub mod secrets;
 pub mod yaml;

@@ -60,6 +60,9 @@ pub struct PublicPortOptions {
     /// operator checklist), e.g. `["10.100.0.0/24"]`.
     #[serde(default)]
     pub allow_from: Vec<String>,
+    /// The host's external interface for those firewall rules (`eth0`); unset: the interface
+    /// of the default route, found when the rules are installed.
+    pub external_interface: Option<String>,
 }
 
 /// What `kafka-host-listener` does with a host-facing listener.
@@ -236,6 +239,33 @@ impl RulesConfig {
         .unwrap_or(true)
     }
 
+    /// Record whether rule `id` runs (the engine's plan does this for every rule, so rules
+    /// that consult another rule's switch see what `--select`/`--ignore` made of it).
+    pub fn set_enabled(&mut self, id: &str, on: bool) {
+        fn set<T: Default>(slot: &mut Option<T>, f: impl FnOnce(&mut T)) {
+            f(slot.get_or_insert_with(T::default));
+        }
+        let v = Some(on);
+        match id {
+            "no-new-privileges" => set(&mut self.no_new_privileges, |o| o.enabled = v),
+            "public-port" => set(&mut self.public_port, |o| o.enabled = v),
+            "kafka-host-listener" => set(&mut self.kafka_host_listener, |o| o.enabled = v),
+            "hardcoded-secret" => set(&mut self.hardcoded_secret, |o| o.enabled = v),
+            "privileged" => set(&mut self.privileged, |o| o.enabled = v),
+            "cap-drop-all" => set(&mut self.cap_drop_all, |o| o.enabled = v),
+            "read-only-rootfs" => set(&mut self.read_only_rootfs, |o| o.enabled = v),
+            "resource-limits" => set(&mut self.resource_limits, |o| o.enabled = v),
+            "docker-socket" => set(&mut self.docker_socket, |o| o.enabled = v),
+            "host-namespace" => set(&mut self.host_namespace, |o| o.enabled = v),
+            "unconfined" => set(&mut self.unconfined, |o| o.enabled = v),
+            "unpinned-image" => set(&mut self.unpinned_image, |o| o.enabled = v),
+            "sensitive-mount" => set(&mut self.sensitive_mount, |o| o.enabled = v),
+            "dangerous-cap-add" => set(&mut self.dangerous_cap_add, |o| o.enabled = v),
+            "project-file" => set(&mut self.project_file, |o| o.enabled = v),
+            _ => {}
+        }
+    }
+
     /// Whether the profile enables rule `id` (`None` when it does not say).
     pub fn enabled(&self, id: &str) -> Option<bool> {
         match id {
@@ -321,10 +351,25 @@ pub struct ImageConfig {
     pub tmpfs: Option<Vec<String>>,
 }
 
+/// Where a loaded profile came from: what the user named and a hash of its text (and of every
+/// profile it extends), recorded in diffs and apply manifests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProfileSource {
+    /// As given: a built-in name (`openbmp`) or a path (`./site.toml`).
+    pub spec: String,
+    /// Whether `spec` named a built-in profile.
+    pub builtin: bool,
+    /// SHA-256 (hex) over the profile's text and the texts it extends, in load order.
+    pub sha256: String,
+}
+
 /// A profile as written in TOML.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Profile {
+    /// Where it was loaded from (not part of the TOML).
+    #[serde(skip)]
+    pub source: Option<ProfileSource>,
     /// A built-in profile name or a path (relative to this file) to start from.
     pub extends: Option<String>,
     /// One line about the profile.
@@ -423,47 +468,104 @@ impl Profile {
     /// The built-in profile `name`.
     pub fn builtin(name: &str) -> Option<Result<Profile, ProfileError>> {
         let (_, text) = BUILTINS.iter().find(|(n, _)| *n == name)?;
-        Some(load_text(
-            text,
-            &format!("built-in profile `{name}`"),
-            None,
-            0,
-        ))
+        let mut hasher = Hasher::default();
+        Some(
+            load_text(
+                text,
+                &format!("built-in profile `{name}`"),
+                None,
+                0,
+                &mut hasher,
+            )
+            .map(|mut p| {
+                p.source = Some(ProfileSource {
+                    spec: name.to_string(),
+                    builtin: true,
+                    sha256: hasher.finish(),
+                });
+                p
+            }),
+        )
     }
 
-    /// Load `spec`: a built-in name, or a path to a TOML file.
+    /// Load `spec`. A built-in name wins over any file or directory of that name; a profile
+    /// file is named by a path that contains `/` (`./site`, `/etc/site.toml`) or ends in
+    /// `.toml` (`site.toml`).
     pub fn load(spec: &str) -> Result<Profile, ProfileError> {
-        let looks_like_path =
-            spec.contains('/') || spec.ends_with(".toml") || Path::new(spec).exists();
+        let looks_like_path = spec.contains('/') || spec.ends_with(".toml");
         if !looks_like_path {
             return Profile::builtin(spec).unwrap_or_else(|| {
+                let mut message = format!(
+                    "no built-in profile by that name (built-in: {})",
+                    BUILTINS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+                );
+                if Path::new(spec).is_file() {
+                    message.push_str(&format!(
+                        "; a file named `{spec}` is here: to use it, pass `--profile ./{spec}`"
+                    ));
+                } else {
+                    message.push_str(
+                        "; to use a profile file, give a path with `/` or a `.toml` name (`./NAME`, `NAME.toml`)",
+                    );
+                }
                 Err(ProfileError {
                     origin: format!("profile `{spec}`"),
                     position: String::new(),
-                    message: format!(
-                        "no built-in profile by that name (built-in: {}); to use a file, give its path",
-                        BUILTINS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
-                    ),
+                    message,
                 })
             });
         }
-        load_file(Path::new(spec), 0)
+        let mut hasher = Hasher::default();
+        let mut p = load_file(Path::new(spec), 0, &mut hasher)?;
+        p.source = Some(ProfileSource {
+            spec: spec.to_string(),
+            builtin: false,
+            sha256: hasher.finish(),
+        });
+        Ok(p)
+    }
+
+    /// The source's spec, or `baseline`-style text for messages (`?` when unknown).
+    pub fn spec(&self) -> &str {
+        self.source.as_ref().map_or("?", |s| s.spec.as_str())
     }
 }
 
-fn load_file(path: &Path, depth: usize) -> Result<Profile, ProfileError> {
-    let table = load_file_table(path, depth)?;
+/// SHA-256 over the texts of a profile and its `extends` chain.
+#[derive(Default)]
+struct Hasher(sha2::Sha256);
+
+impl Hasher {
+    fn add(&mut self, text: &str) {
+        use sha2::Digest;
+        // Length-prefixed, so two chains never hash the same by shifting bytes between texts.
+        self.0.update((text.len() as u64).to_le_bytes());
+        self.0.update(text.as_bytes());
+    }
+
+    fn finish(self) -> String {
+        use sha2::Digest;
+        hex::encode(self.0.finalize())
+    }
+}
+
+fn load_file(path: &Path, depth: usize, hasher: &mut Hasher) -> Result<Profile, ProfileError> {
+    let table = load_file_table(path, depth, hasher)?;
     into_profile(table, &path.display().to_string())
 }
 
-fn load_file_table(path: &Path, depth: usize) -> Result<toml::Table, ProfileError> {
+fn load_file_table(
+    path: &Path,
+    depth: usize,
+    hasher: &mut Hasher,
+) -> Result<toml::Table, ProfileError> {
     let origin = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| ProfileError {
         origin: origin.clone(),
         position: String::new(),
         message: format!("cannot read the profile: {e}"),
     })?;
-    load_table(&text, &origin, path.parent(), depth)
+    load_table(&text, &origin, path.parent(), depth, hasher)
 }
 
 fn into_profile(table: toml::Table, origin: &str) -> Result<Profile, ProfileError> {
@@ -507,8 +609,9 @@ fn load_text(
     origin: &str,
     dir: Option<&Path>,
     depth: usize,
+    hasher: &mut Hasher,
 ) -> Result<Profile, ProfileError> {
-    into_profile(load_table(text, origin, dir, depth)?, origin)
+    into_profile(load_table(text, origin, dir, depth, hasher)?, origin)
 }
 
 /// Validate one profile text on its own (so errors point at its lines), then merge it over
@@ -518,7 +621,9 @@ fn load_table(
     origin: &str,
     dir: Option<&Path>,
     depth: usize,
+    hasher: &mut Hasher,
 ) -> Result<toml::Table, ProfileError> {
+    hasher.add(text);
     let own: Profile = toml::from_str(text).map_err(|e| toml_error(origin, text, &e))?;
     let mut table: toml::Table = toml::from_str(text).map_err(|e| toml_error(origin, text, &e))?;
     table.remove("extends");
@@ -534,7 +639,13 @@ fn load_table(
     }
     let builtin = BUILTINS.iter().find(|(n, _)| *n == parent);
     let mut base = match builtin {
-        Some((name, t)) => load_table(t, &format!("built-in profile `{name}`"), None, depth + 1)?,
+        Some((name, t)) => load_table(
+            t,
+            &format!("built-in profile `{name}`"),
+            None,
+            depth + 1,
+            hasher,
+        )?,
         None => {
             let p = dir.unwrap_or(Path::new(".")).join(&parent);
             if !p.exists() {
@@ -547,7 +658,7 @@ fn load_table(
                     ),
                 });
             }
-            load_file_table(&p, depth + 1)?
+            load_file_table(&p, depth + 1, hasher)?
         }
     };
     base.remove("description");
@@ -596,6 +707,7 @@ mod tests {
             "p.toml",
             None,
             0,
+            &mut Hasher::default(),
         )
         .expect_err("unknown key");
         assert_eq!(e.position, ":3:1");
@@ -609,6 +721,7 @@ mod tests {
             "p.toml",
             None,
             0,
+            &mut Hasher::default(),
         )
         .expect("valid");
         assert_eq!(p.rules.enabled("no-new-privileges"), Some(false));
@@ -647,6 +760,7 @@ mod tests {
             "p.toml",
             None,
             0,
+            &mut Hasher::default(),
         )
         .expect("valid");
         assert_eq!(
@@ -670,8 +784,14 @@ mod tests {
             PortAction::Keep
         );
         assert_eq!(p.port_action("b", Some("80"), "80", None), PortAction::Drop);
-        let e = load_text("[services.a]\nports = \"open\"\n", "p.toml", None, 0)
-            .expect_err("bad action");
+        let e = load_text(
+            "[services.a]\nports = \"open\"\n",
+            "p.toml",
+            None,
+            0,
+            &mut Hasher::default(),
+        )
+        .expect_err("bad action");
         assert!(e.message.contains("open"), "{}", e.message);
     }
 }
@@ -679,6 +799,43 @@ mod tests {
 #[cfg(test)]
 mod builtin_tests {
     use super::*;
+
+    #[test]
+    fn set_enabled_covers_every_rule() {
+        let mut r = RulesConfig::default();
+        for rule in crate::rules::REGISTRY {
+            let id = rule.meta().id;
+            r.set_enabled(id, true);
+            assert_eq!(r.enabled(id), Some(true), "{id}");
+            r.set_enabled(id, false);
+            assert_eq!(r.enabled(id), Some(false), "{id}");
+        }
+    }
+
+    #[test]
+    fn builtin_names_and_paths_with_a_slash_or_toml() {
+        // A directory named like a built-in is covered by tests/window.rs (it needs a cwd).
+        let d = tempfile::tempdir().expect("tempdir");
+        let p = Profile::load("openbmp").expect("the built-in");
+        assert!(p
+            .source
+            .as_ref()
+            .is_some_and(|s| s.builtin && s.spec == "openbmp"));
+        let file = d.path().join("site.toml");
+        std::fs::write(&file, "extends = \"baseline\"\n").expect("write");
+        let spec = file.to_string_lossy().into_owned();
+        let f = Profile::load(&spec).expect("a path");
+        let src = f.source.expect("source");
+        assert!(!src.builtin);
+        assert_eq!(src.sha256.len(), 64);
+        let b = Profile::load("baseline")
+            .expect("builtin")
+            .source
+            .expect("src");
+        assert_ne!(src.sha256, b.sha256, "the file's own text is hashed too");
+        let e = Profile::load("no-such-profile").expect_err("unknown");
+        assert!(e.message.contains("./NAME"), "{}", e.message);
+    }
 
     #[test]
     fn every_builtin_loads_and_baseline_decides_every_rule() {

@@ -117,11 +117,14 @@ fn reviewed_patch_lands_exactly_with_env_backup_and_checklist() {
     let md = fs::read_to_string(dir.join("checklist.md")).expect("checklist");
     assert_eq!(md, out);
     assert!(md.contains("port 5000/tcp"), "{md}");
-    assert!(md.contains("iptables -I DOCKER-USER -p tcp --dport 5000 -s 10.100.0.0/24 -j RETURN"));
-    assert!(md.contains("iptables -I DOCKER-USER -p tcp --dport 5000 -s 10.100.1.0/24 -j RETURN"));
-    assert!(md.contains("iptables -I DOCKER-USER -p tcp --dport 5000 -j DROP"));
-    assert!(md.contains("ip saddr { 10.100.0.0/24, 10.100.1.0/24 }"));
-    assert!(!md.contains("<router-mgmt-subnet>"));
+    assert!(
+        md.contains("ALLOW_FROM=\"10.100.0.0/24 10.100.1.0/24\""),
+        "{md}"
+    );
+    assert!(md.contains("-A $CHAIN -i $EXT_IF -p tcp --dport 5000 -s $s -j RETURN"));
+    assert!(md.contains("-A $CHAIN -i $EXT_IF -p tcp --dport 5000 -j DROP"));
+    assert!(md.contains("ip saddr { $s4 } return"));
+    assert!(!md.contains("FILL IN"));
     assert!(md.contains("docker compose -f docker-compose.yml config"));
     assert!(
         md.find("config -q").expect("config") < md.find("DOCKER-USER").expect("fw"),
@@ -130,6 +133,11 @@ fn reviewed_patch_lands_exactly_with_env_backup_and_checklist() {
     assert!(md.contains("pg_hba.conf") && md.contains("grafana_ro"));
     assert!(md.contains("rotation: POSTGRES_PASSWORD"));
     assert!(md.contains("secureJsonData.password"));
+    // This copy has no provisioning file: the checklist says it was not edited.
+    assert!(
+        md.contains("openbmp-ds.yml` was **not found**, so it was not edited"),
+        "{md}"
+    );
     assert!(md.contains("`zookeeper` → `kafka`"), "start order");
     // Only 5000 stays public.
     assert!(!md.contains("port 5432/"), "{md}");
@@ -244,15 +252,30 @@ fn apply_then_rollback_restores_the_newest_backup() {
     let (code, _, err) = cli(dir, &["rollback"]);
     assert_eq!(code, 0, "{err}");
     assert!(
-        err.contains("restored docker-compose.yml from ./docker-compose.yml.bak-"),
+        err.contains("restored docker-compose.yml from docker-compose.yml.bak-"),
         "{err}"
     );
     assert_eq!(fs::read_to_string(&f).expect("read"), original);
     assert_eq!(mode(&f), 0o640);
+    // The .env the apply created is moved aside, not deleted: its values stay readable.
+    assert!(!dir.join(".env").exists());
+    assert!(
+        err.contains("removed .env (the apply created it), moved to ./.env.bak-"),
+        "{err}"
+    );
+    let aside: Vec<String> = listing(dir)
+        .into_iter()
+        .filter(|n| n.starts_with(".env.bak-"))
+        .collect();
+    assert_eq!(aside.len(), 1, "{aside:?}");
+    assert_eq!(mode(&dir.join(&aside[0])), 0o600);
     // A second apply is idempotent on .env (values kept).
+    let (code, _, err) = cli(dir, &["apply", "--profile", "openbmp"]);
+    assert_eq!(code, 0, "{err}");
     let env1 = fs::read_to_string(dir.join(".env")).expect("env");
     let (code, _, err) = cli(dir, &["apply", "--profile", "openbmp"]);
     assert_eq!(code, 0, "{err}");
+    assert!(err.contains("nothing to write"), "{err}");
     assert_eq!(fs::read_to_string(dir.join(".env")).expect("env"), env1);
 }
 
@@ -392,10 +415,15 @@ fn checklist_placeholder_without_allow_from() {
     let (code, out, err) = cli(dir, &["apply", "--profile", "./p.toml", "--no-env"]);
     assert_eq!(code, 0, "{err}");
     assert!(
-        out.contains("--dport 5000 -s <router-mgmt-subnet> -j RETURN"),
+        out.contains(
+            "ALLOW_FROM=\"\"   # FILL IN: the networks that must reach collector 5000/tcp"
+        ),
         "{out}"
     );
-    assert!(out.contains("fill it in"), "{out}");
+    assert!(
+        out.contains("the script refuses to run while one is empty"),
+        "{out}"
+    );
 }
 
 #[cfg(unix)]

@@ -39,6 +39,10 @@ each value's separator style, and remove the `ports:` item that published it (th
 too when it becomes empty). `loopback`: keep the listener and bind its published port to \
 127.0.0.1. Inter-broker and controller listeners are never removed; a fix that would leave \
 settings naming a missing listener, or a protocol map entry without listener, is refused.\n\
+A broker with no host-facing listener that still publishes a port in 9092-9094 that no \
+listener uses nor any setting names, while its protocol map keeps an entry for a listener that \
+no longer exists (a host listener removed by hand, as in the OpenBMP stack), gets that port and \
+the stale entry removed (`loopback`: the port bound to 127.0.0.1 instead).\n\
 If a PLAINTEXT listener stays published beyond the host, use SASL_SSL on it: \
 `SASL_SSL://${HOST_IP}:9092` with `SASL_SSL:SASL_SSL` in the protocol map, \
 `KAFKA_SASL_ENABLED_MECHANISMS: SCRAM-SHA-512` and keystore/truststore settings.",
@@ -325,7 +329,7 @@ fn analyze(ctx: &Ctx<'_>, ms: &MergedService) -> Option<Analysis> {
         }
     };
     if facing.is_empty() {
-        return None;
+        return unused_ports(ctx, svc, &vars, finding);
     }
     let mut names: Vec<String> = Vec::new();
     for l in &facing {
@@ -464,39 +468,10 @@ fn analyze(ctx: &Ctx<'_>, ms: &MergedService) -> Option<Analysis> {
                 };
                 return refuse(finding, why);
             }
-            let mut parts: Vec<(usize, Vec<Edit>, Vec<Change>)> = Vec::new();
-            for ve in &plan.edits {
-                let v = &vars[ve.index];
-                if !v.editable {
-                    return refuse(
-                        finding,
-                        format!(
-                            "`{}` is shared through an anchor or alias; edit it there",
-                            v.key
-                        ),
-                    );
-                }
-                let y = ctx.yaml(v.file);
-                let r = if v.list_form {
-                    let off = v.key.len() + 1;
-                    ops::rewrite_in_scalar(y, v.node, off..off + ve.old.len(), &ve.new).map(|e| {
-                        (
-                            e,
-                            Change::Set(
-                                v.path.clone(),
-                                Value::str(format!("{}={}", v.key, ve.new)),
-                            ),
-                        )
-                    })
-                } else {
-                    ops::replace_scalar(y, v.node, &ve.new, ops::Quote::Keep)
-                        .map(|e| (e, Change::Set(v.path.clone(), Value::str(ve.new.clone()))))
-                };
-                match r {
-                    Ok((e, c)) => parts.push((v.file, vec![e], vec![c])),
-                    Err(why) => return refuse(finding, why),
-                }
-            }
+            let mut parts = match var_edits(ctx, &vars, &plan) {
+                Ok(x) => x,
+                Err(why) => return refuse(finding, why),
+            };
             let pruned_names: Vec<String> = plan.pruned.iter().map(|p| p.name.clone()).collect();
             let owned = matching_ports(&plan, &lists);
             if !owned.is_empty() {
@@ -542,6 +517,255 @@ fn analyze(ctx: &Ctx<'_>, ms: &MergedService) -> Option<Analysis> {
             })
         }
     }
+}
+
+/// The edits that give the variables of `vars` the values `plan` computed: (file, edits,
+/// changes) per variable.
+fn var_edits(
+    ctx: &Ctx<'_>,
+    vars: &[EnvVar],
+    plan: &Plan,
+) -> Result<Vec<(usize, Vec<Edit>, Vec<Change>)>, String> {
+    let mut parts = Vec::new();
+    for ve in &plan.edits {
+        let v = &vars[ve.index];
+        if !v.editable {
+            return Err(format!(
+                "`{}` is shared through an anchor or alias; edit it there",
+                v.key
+            ));
+        }
+        let y = ctx.yaml(v.file);
+        let (e, c) = if v.list_form {
+            let off = v.key.len() + 1;
+            let e = ops::rewrite_in_scalar(y, v.node, off..off + ve.old.len(), &ve.new)?;
+            let c = Change::Set(v.path.clone(), Value::str(format!("{}={}", v.key, ve.new)));
+            (e, c)
+        } else {
+            let e = ops::replace_scalar(y, v.node, &ve.new, ops::Quote::Keep)?;
+            (e, Change::Set(v.path.clone(), Value::str(ve.new.clone())))
+        };
+        parts.push((v.file, vec![e], vec![c]));
+    }
+    Ok(parts)
+}
+
+/// A broker with no host-facing listener that still publishes a port no listener uses (the
+/// OpenBMP stack after its host listener was commented out: `9092:9092` stays, and
+/// `PLAINTEXT_HOST` survives only in the protocol map). The port publishes nothing the stack
+/// needs: drop it (with the stale map entries) rather than bind it to loopback.
+fn unused_ports(
+    ctx: &Ctx<'_>,
+    ms: &MergedService,
+    vars: &[EnvVar],
+    mut finding: Finding,
+) -> Option<Analysis> {
+    let tuples: Vec<(ListenerVar, &str)> = vars.iter().map(|v| (v.var, v.value.as_str())).collect();
+    let mut listeners = Vec::new();
+    for (v, value) in &tuples {
+        if matches!(v, ListenerVar::Listeners | ListenerVar::AdvertisedListeners) {
+            listeners.extend(kafka::parse_listeners(value).ok()?);
+        }
+    }
+    if listeners.is_empty() {
+        return None;
+    }
+    let lists = port_lists(ctx, ms);
+    let item = |(l, i): (usize, usize)| &lists[l].items[i];
+    // A port is used when a listener binds or advertises it, or any setting of the service
+    // names it (JMX, metrics): only a port nothing mentions is dropped.
+    let env_numbers: Vec<String> = vars_values(ctx, ms);
+    let mut unused: Vec<(usize, usize)> = Vec::new();
+    for (l, list) in lists.iter().enumerate() {
+        for (i, it) in list.items.iter().enumerate() {
+            let public = matches!(
+                it.exposure(),
+                Some(Exposure::AllInterfaces | Exposure::SpecificIp)
+            );
+            let free = it.published_target().is_some_and(|(_, t)| {
+                !listeners.iter().any(|l| l.port.as_deref() == Some(t))
+                    && !env_numbers.iter().any(|n| n == t)
+            });
+            if public && free {
+                unused.push((l, i));
+            }
+        }
+    }
+    if unused.is_empty() {
+        return None;
+    }
+    let mut named: Vec<String> = Vec::new();
+    for (v, value) in &tuples {
+        if matches!(
+            v,
+            ListenerVar::InterBrokerName | ListenerVar::ControllerNames
+        ) {
+            named.extend(kafka::parse_names(value).ok()?);
+        }
+    }
+    let mut stale: Vec<String> = Vec::new();
+    for (v, value) in &tuples {
+        if *v != ListenerVar::ProtocolMap {
+            continue;
+        }
+        for e in kafka::parse_protocol_map(value).ok()? {
+            let used = listeners
+                .iter()
+                .any(|l| l.name.eq_ignore_ascii_case(&e.name))
+                || named.iter().any(|n| n.eq_ignore_ascii_case(&e.name));
+            if !used && !stale.iter().any(|s| s.eq_ignore_ascii_case(&e.name)) {
+                stale.push(e.name);
+            }
+        }
+    }
+    // Only the trace of a removed host listener: a protocol-map entry that names no listener,
+    // and a port in the range host listeners use (9092-9094). Any other port may be a REST or
+    // metrics endpoint this rule knows nothing of; public-port binds it to loopback.
+    if stale.is_empty() {
+        return None;
+    }
+    let unused: Vec<(usize, usize)> = unused
+        .into_iter()
+        .filter(|&p| {
+            item(p)
+                .published_target()
+                .and_then(|(_, t)| t.parse::<u16>().ok())
+                .is_some_and(|t| (9092..=9094).contains(&t))
+        })
+        .collect();
+    if unused.is_empty() {
+        return None;
+    }
+    let labels: Vec<String> = unused.iter().map(|&p| item(p).label()).collect();
+    finding.message = format!(
+        "Kafka service `{}` publishes port(s) {} that no listener uses{}",
+        ms.name,
+        labels
+            .iter()
+            .map(|l| format!("`{l}`"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        if stale.is_empty() {
+            String::new()
+        } else {
+            format!(" ({} is only in the protocol map)", stale.join(", "))
+        }
+    );
+    let first = &lists[unused[0].0];
+    finding.file = first.file;
+    finding.at = first.y.node(item(unused[0]).node).span.start;
+    let src_of = |(l, i): (usize, usize)| Src {
+        file: lists[l].file,
+        layer: 0,
+        node: lists[l].items[i].node,
+    };
+    let refuse = |mut finding: Finding, why: String| {
+        finding.note = Some(format!("no automatic fix: {why}"));
+        Some(Analysis {
+            finding,
+            owned: Vec::new(),
+        })
+    };
+    if unused.iter().any(|&p| item(p).is_alias) {
+        return refuse(finding, "the port item is an alias".into());
+    }
+    match ctx.profile.kafka_action() {
+        KafkaAction::Keep => {
+            finding.severity = Severity::Info;
+            finding.note = Some("kept by the profile".into());
+            Some(Analysis {
+                finding,
+                owned: Vec::new(),
+            })
+        }
+        KafkaAction::Loopback => {
+            let mut per_item = BTreeMap::new();
+            for &p in &unused {
+                let list = &lists[p.0];
+                let path = list.svc.path.key("ports").index(item(p).index);
+                match public_port::loopback_edit(list.y, item(p), &path) {
+                    Ok(Some((e, c))) => {
+                        per_item.insert(p, ItemEdit::Rewrite(e, c));
+                    }
+                    Ok(None) => {}
+                    Err(why) => return refuse(finding, why),
+                }
+            }
+            if per_item.is_empty() {
+                return None;
+            }
+            match lists_edits(&lists, &per_item) {
+                Ok(parts) => {
+                    finding.fix = fix_from_parts(
+                        ID,
+                        "Bind the unused published port to 127.0.0.1",
+                        Applicability::Review,
+                        finding.file,
+                        finding.at,
+                        parts,
+                    );
+                    let owned = per_item.keys().copied().map(src_of).collect();
+                    Some(Analysis { finding, owned })
+                }
+                Err(why) => refuse(finding, why),
+            }
+        }
+        KafkaAction::Drop => {
+            let plan = match kafka::plan_prune(&tuples, &stale) {
+                Ok(p) => p,
+                Err(e) => return refuse(finding, e.0),
+            };
+            let mut parts = match var_edits(ctx, vars, &plan) {
+                Ok(x) => x,
+                Err(why) => return refuse(finding, why),
+            };
+            let per_item: BTreeMap<(usize, usize), ItemEdit> =
+                unused.iter().map(|&p| (p, ItemEdit::Drop)).collect();
+            match lists_edits(&lists, &per_item) {
+                Ok(p) => parts.extend(p),
+                Err(why) => return refuse(finding, why),
+            }
+            let removed_map = !plan.edits.is_empty();
+            finding.fix = fix_from_parts(
+                ID,
+                &format!(
+                    "Remove the unused port {}{}",
+                    labels.join(", "),
+                    if removed_map {
+                        format!(" and the stale protocol-map entry {}", stale.join(", "))
+                    } else {
+                        String::new()
+                    }
+                ),
+                Applicability::Review,
+                finding.file,
+                finding.at,
+                parts,
+            );
+            Some(Analysis {
+                finding,
+                owned: unused.into_iter().map(src_of).collect(),
+            })
+        }
+    }
+}
+
+/// Every number that appears in the values of the merged environment of `ms` (ports named
+/// by settings).
+fn vars_values(ctx: &Ctx<'_>, ms: &MergedService) -> Vec<String> {
+    let mut out = Vec::new();
+    for it in ctx.items(ms, "environment") {
+        let Some(text) = ctx.text(it) else { continue };
+        let Some((_, v)) = text.split_once('=') else {
+            continue;
+        };
+        out.extend(
+            v.split(|c: char| !c.is_ascii_digit())
+                .filter(|t| !t.is_empty())
+                .map(str::to_string),
+        );
+    }
+    out
 }
 
 /// The `ports:` items of `ms` that this rule's fix edits (removes or rebinds), so

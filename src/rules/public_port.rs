@@ -17,12 +17,16 @@ pub struct PublicPort;
 
 const ID: &str = "public-port";
 
-/// The firewall advice for ports kept public (the OpenBMP hardening checklist, §1.1).
+/// The firewall advice for ports kept public (the OpenBMP hardening checklist, §1.1). `PORT`
+/// is the **container** port: Docker DNATs a published port before the packet reaches
+/// DOCKER-USER, so the published port matches nothing there.
 pub const FIREWALL_ADVICE: &str = "kept public by the profile: restrict it by source with the \
-host firewall, in the DOCKER-USER chain so Docker does not bypass it: insert the DROP first, \
-then the allowed sources above it (`-A` could land after the chain's final RETURN), e.g. \
-`iptables -I DOCKER-USER -p tcp --dport PORT -j DROP` then `iptables -I DOCKER-USER -p tcp \
---dport PORT -s 10.100.0.0/24 -j RETURN`; `compose-harden apply` prints the rules filled in";
+host firewall, in the DOCKER-USER chain so Docker does not bypass it, on the external \
+interface only, for IPv4 and IPv6: insert the DROP first, then the allowed sources above it \
+(`-A` could land after the chain's final RETURN), matching the container port (Docker DNATs \
+before DOCKER-USER), e.g. `iptables -I DOCKER-USER -i EXT_IF -p tcp --dport PORT -j DROP` then \
+`iptables -I DOCKER-USER -i EXT_IF -p tcp --dport PORT -s 10.100.0.0/24 -j RETURN`, and the \
+same with ip6tables; `compose-harden apply` prints a script that installs them";
 
 static META: RuleMeta = RuleMeta {
     id: ID,
@@ -37,13 +41,17 @@ puts every listening port of the service on the host's interfaces.",
 127.0.0.1 (`\"5432:5432\"` -> `\"127.0.0.1:5432:5432\"`, IPv6 `[::]` -> `[::1]`, long form \
 gets `host_ip: 127.0.0.1`); `drop` removes the item with its comment lines (and an emptied \
 `ports:` key); `keep` leaves it public and reports it as info with the firewall advice: \
-restrict it by source in the DOCKER-USER chain (insert the DROP first, then the allowed \
-sources above it; an appended rule could land after the chain's final RETURN), e.g.\n\
-  iptables -I DOCKER-USER -p tcp --dport 5000 -j DROP\n\
-  iptables -I DOCKER-USER -p tcp --dport 5000 -s 10.100.0.0/24 -j RETURN\n\
+restrict it by source in the DOCKER-USER chain, on the external interface, for IPv4 and \
+IPv6 (insert the DROP first, then the allowed sources above it; an appended rule could land \
+after the chain's final RETURN), matching the container port since Docker DNATs before \
+DOCKER-USER (`8080:80` -> `--dport 80`), e.g.\n\
+  iptables -I DOCKER-USER -i eth0 -p tcp --dport 5000 -j DROP\n\
+  iptables -I DOCKER-USER -i eth0 -p tcp --dport 5000 -s 10.100.0.0/24 -j RETURN\n\
+`apply` prints a script with these rules for every kept port (iptables for IPv4 and IPv6, or \
+one nft inet table) that installs all of them or none.\n\
 Interpolated host IPs (`${BIND}:80:80`) and `network_mode: host` are reported for review, not \
-rewritten. A port that `kafka-host-listener` removes or rebinds (when that rule is enabled in \
-the profile) is left to it.",
+rewritten. A port that `kafka-host-listener` removes or rebinds is left to it when that rule \
+runs too (not with `--select public-port` alone, nor when it is ignored).",
     breaks: "Clients outside the host (other machines, routers, a reverse proxy on another \
 host) can no longer connect. Use `keep` for ports that must stay reachable and firewall them.",
     applicability: Applicability::Review,
@@ -318,6 +326,8 @@ impl Rule for PublicPort {
     }
 
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+        // The plan's profile says whether kafka-host-listener runs in this run (not only
+        // whether the profile enables it): never defer to a rule that is not selected.
         let kafka_on = ctx.profile.rules.enabled(super::kafka_host_listener::ID) == Some(true);
         for ms in ctx.merged(ID) {
             if let Some((mode, src)) = ctx.scalar(ms, "network_mode") {
@@ -444,8 +454,13 @@ fn check_list(
                         "service `{}` publishes port `{label}` on all host interfaces (kept by the profile)",
                         ms.name
                     );
-            let port = published.unwrap_or(target);
-            finding.note = Some(FIREWALL_ADVICE.replace("PORT", port));
+            // DOCKER-USER sees the packet after DNAT: the container port.
+            let port = if target.is_empty() {
+                published.unwrap_or(target)
+            } else {
+                target
+            };
+            finding.note = Some(FIREWALL_ADVICE.replace("PORT", &port.replace('-', ":")));
             out.push(finding);
             continue;
         }

@@ -254,9 +254,17 @@ fn profile_spans(project: &Project, model: &Model) -> Vec<(usize, usize, usize, 
 }
 
 /// One file's share of a fix: the parts of finding `finding`'s fix in that file, as one fix.
-struct Share {
+struct Share<'f> {
     finding: usize,
-    fix: Fix,
+    fix: std::borrow::Cow<'f, Fix>,
+}
+
+/// `fix` and its parts, each without its own parts (apply_fixes reads only `edits`).
+fn parts_of<'f>(fix: &'f Fix, out: &mut Vec<&'f Fix>) {
+    out.push(fix);
+    for p in &fix.parts {
+        parts_of(p, out);
+    }
 }
 
 /// Run `plan` on `project`: every rule over the merged project (file-by-file rules on each
@@ -322,26 +330,32 @@ pub fn process_project(plan: &Plan, project: Project) -> ProjectResult {
     let mut files_of: Vec<Vec<usize>> = vec![Vec::new(); findings.len()];
     for (i, x) in findings.iter().enumerate() {
         let Some(fix) = &x.fix else { continue };
-        for part in fix.flatten() {
+        let mut parts: Vec<&Fix> = Vec::new();
+        parts_of(fix, &mut parts);
+        for part in parts {
             let f = part.file.min(n - 1);
             if !files_of[i].contains(&f) {
                 files_of[i].push(f);
             }
-            match shares[f].iter_mut().find(|s| s.finding == i) {
+            // A finding's share of a file, when it has one, is the last one pushed there.
+            match shares[f].last_mut().filter(|s| s.finding == i) {
                 Some(s) => {
-                    s.fix.edits.extend(part.edits);
-                    s.fix.edits.sort_by(|a, b| {
+                    // Several parts in one file: one fix of them all.
+                    let merged = s.fix.to_mut();
+                    merged.parts.clear();
+                    merged.edits.extend(part.edits.iter().cloned());
+                    merged.edits.sort_by(|a, b| {
                         (a.range.start, a.range.end, &a.replacement).cmp(&(
                             b.range.start,
                             b.range.end,
                             &b.replacement,
                         ))
                     });
-                    s.fix.changes.extend(part.changes);
+                    merged.changes.extend(part.changes.iter().cloned());
                 }
                 None => shares[f].push(Share {
                     finding: i,
-                    fix: part,
+                    fix: std::borrow::Cow::Borrowed(part),
                 }),
             }
         }
@@ -359,7 +373,7 @@ pub fn process_project(plan: &Plan, project: Project) -> ProjectResult {
                 .iter()
                 .filter(|s| !withdrawn.iter().any(|(w, _)| *w == s.finding))
                 .collect();
-            let fixes: Vec<&Fix> = live.iter().map(|s| &s.fix).collect();
+            let fixes: Vec<&Fix> = live.iter().map(|s| s.fix.as_ref()).collect();
             let r = apply_fixes(&project.files[f].yaml, &fixes);
             for &k in &r.applied {
                 applied_in[live[k].finding].push(f);
@@ -412,22 +426,18 @@ pub fn process_project(plan: &Plan, project: Project) -> ProjectResult {
     };
     let (results, applied_in) = applied_all;
     // Per file: its findings, which of them were applied, what was held back.
-    let mut local: Vec<usize> = vec![0; findings.len()];
-    let mut per_file: Vec<Vec<Finding>> = (0..n).map(|_| Vec::new()).collect();
-    for (i, x) in findings.iter().enumerate() {
-        let f = x.file.min(n - 1);
-        local[i] = per_file[f].len();
-        per_file[f].push(x.clone());
-    }
-    let mut applied: Vec<Vec<usize>> = vec![Vec::new(); n];
-    for (i, x) in findings.iter().enumerate() {
-        if !files_of[i].is_empty() && applied_in[i].len() == files_of[i].len() {
-            applied[x.file.min(n - 1)].push(local[i]);
-        }
-    }
     let mut extra_rejected: Vec<Vec<Rejected>> = (0..n).map(|_| Vec::new()).collect();
     for (i, r) in withdrawn {
         extra_rejected[findings[i].file.min(n - 1)].push(r);
+    }
+    let mut per_file: Vec<Vec<Finding>> = (0..n).map(|_| Vec::new()).collect();
+    let mut applied: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (i, x) in findings.into_iter().enumerate() {
+        let f = x.file.min(n - 1);
+        if !files_of[i].is_empty() && applied_in[i].len() == files_of[i].len() {
+            applied[f].push(per_file[f].len());
+        }
+        per_file[f].push(x);
     }
     let main = project.main.clone();
     let files = project

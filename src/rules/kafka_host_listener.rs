@@ -123,7 +123,7 @@ fn env_vars(ctx: &Ctx<'_>, ms: &MergedService) -> Vec<EnvVar> {
 fn internal_names(ctx: &Ctx<'_>) -> Vec<String> {
     let mut names = Vec::new();
     let text = |src: crate::compose::merge::Src| ctx.yaml(src.file).scalar(src.node);
-    for s in &ctx.model.services {
+    for s in &ctx.model().services {
         names.push(s.name.to_ascii_lowercase());
         for k in ["container_name", "hostname"] {
             if let Some((v, _)) = ctx.scalar(s, k) {

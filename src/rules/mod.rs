@@ -104,8 +104,10 @@ pub struct Ctx<'a> {
     pub file: usize,
     /// Every file of the project, in load order (main files first).
     pub files: Vec<Source<'a>>,
-    /// The project's services with every definition merged, as Docker Compose merges them.
-    pub model: std::borrow::Cow<'a, Model>,
+    /// The project's merged model when the engine built it (see [`Ctx::model`]).
+    shared: Option<&'a Model>,
+    /// The merged model of a one-file view, built on first use.
+    own: std::cell::OnceCell<Model>,
     /// Per file: whether it prefers flow lists (computed once, on first use).
     flow: Vec<std::cell::OnceCell<bool>>,
 }
@@ -125,16 +127,15 @@ pub enum Reach {
 impl<'a> Ctx<'a> {
     /// What rules see of one parsed file under `profile` (a project of that one file).
     pub fn new(y: &'a Yaml, compose: &'a Compose, profile: &'a Profile) -> Self {
-        let files = vec![Source::single(y, compose, "")];
-        let model = Model::build(&files, &[0], Vec::new());
         Ctx {
             y,
             compose,
             profile,
             file: 0,
             flow: vec![std::cell::OnceCell::new()],
-            files,
-            model: std::borrow::Cow::Owned(model),
+            files: vec![Source::single(y, compose, "")],
+            shared: None,
+            own: std::cell::OnceCell::new(),
         }
     }
 
@@ -147,7 +148,19 @@ impl<'a> Ctx<'a> {
             file: 0,
             flow: files.iter().map(|_| std::cell::OnceCell::new()).collect(),
             files,
-            model: std::borrow::Cow::Borrowed(model),
+            shared: Some(model),
+            own: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// The project's services with every definition merged, as Docker Compose merges them
+    /// (for a one-file view, built on first use: file-by-file rules never pay for it).
+    pub fn model(&self) -> &Model {
+        match self.shared {
+            Some(m) => m,
+            None => self
+                .own
+                .get_or_init(|| Model::build(&self.files, &[0], Vec::new())),
         }
     }
 
@@ -164,7 +177,8 @@ impl<'a> Ctx<'a> {
                 .map(|_| std::cell::OnceCell::new())
                 .collect(),
             files: self.files.clone(),
-            model: self.model.clone(),
+            shared: self.shared,
+            own: self.own.clone(),
         }
     }
 
@@ -212,7 +226,7 @@ impl<'a> Ctx<'a> {
     /// The merged services of the project rule `id` applies to (not ignored by the profile).
     pub fn merged<'s>(&'s self, id: &'s str) -> impl Iterator<Item = &'s MergedService> + 's {
         let profile = self.profile;
-        self.model
+        self.model()
             .services
             .iter()
             .filter(move |s| !profile.service_ignores(&s.name, id))
@@ -339,7 +353,7 @@ impl<'a> Ctx<'a> {
     /// The merged service whose own definition is `(file, service)`, if it is a project
     /// service.
     fn own_user(&self, file: usize, service: usize) -> Option<&MergedService> {
-        self.model.owner(file, service)
+        self.model().owner(file, service)
     }
 
     /// Whether rule `id` may edit layer `layer` of `ms`.
@@ -360,7 +374,7 @@ impl<'a> Ctx<'a> {
             };
         }
         let users = self
-            .model
+            .model()
             .base_uses
             .get(&(l.file, l.service))
             .copied()
@@ -397,7 +411,7 @@ impl<'a> Ctx<'a> {
 
     /// Problems of the project (missing references, files that are not Compose files).
     pub fn problems(&self) -> &[Problem] {
-        &self.model.problems
+        &self.model().problems
     }
 }
 

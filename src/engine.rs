@@ -472,3 +472,132 @@ fn set_file(fix: &mut Fix, file: usize) {
         set_file(p, file);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compose::merge::Role;
+    use crate::compose::project::ProjectFile;
+    use crate::rules::{RuleMeta, Severity};
+    use crate::yaml::{ops, Applicability, Change, Value};
+
+    static META: RuleMeta = RuleMeta {
+        id: "test-rule",
+        summary: "",
+        why: "",
+        fix: "",
+        breaks: "",
+        applicability: Applicability::Safe,
+        options: "",
+        before: "",
+        after: "",
+    };
+
+    /// Rewrites `image` of `web` in file 1 to `to`, and (when `two`) also in file 0: one fix.
+    struct Rewrite {
+        to: &'static str,
+        two: bool,
+        at: usize,
+    }
+
+    fn rewrite(ctx: &Ctx<'_>, file: usize, to: &str, at: usize) -> Fix {
+        let y = ctx.yaml(file);
+        let node = y.lookup("services.web.image").expect("image");
+        let e = ops::replace_scalar(y, node, to, ops::Quote::Keep).expect("edit");
+        Fix::new(
+            "test-rule",
+            format!("image {to}"),
+            Applicability::Safe,
+            vec![e],
+            vec![Change::Set(y.path_of(node), Value::str(to))],
+            at,
+        )
+        .in_file(file)
+    }
+
+    impl Rule for Rewrite {
+        fn meta(&self) -> &'static RuleMeta {
+            &META
+        }
+        fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+            let mut fix = rewrite(ctx, 1, self.to, self.at);
+            if self.two {
+                fix = rewrite(ctx, 0, self.to, self.at).with_part(fix);
+            }
+            out.push(Finding {
+                rule: "test-rule",
+                at: self.at,
+                message: self.to.into(),
+                severity: Severity::Warning,
+                fix: Some(fix),
+                note: None,
+                file: if self.two { 0 } else { 1 },
+            });
+        }
+    }
+
+    static ONE: Rewrite = Rewrite {
+        to: "one",
+        two: false,
+        at: 0,
+    };
+    static BOTH: Rewrite = Rewrite {
+        to: "both",
+        two: true,
+        at: 5,
+    };
+
+    fn project() -> Project {
+        let file = |name: &str, text: &str| {
+            let (yaml, compose) = parse(text.to_string(), name).expect("parse");
+            ProjectFile {
+                path: name.into(),
+                display: name.into(),
+                yaml,
+                compose,
+                role: Role::Main,
+                dir: Default::default(),
+                includes: vec![Vec::new()],
+                extends: Vec::new(),
+            }
+        };
+        Project {
+            files: vec![
+                file("a.yml", "services:\n  web:\n    image: a\n"),
+                file("b.yml", "services:\n  web:\n    image: b\n"),
+            ],
+            main: vec![0, 1],
+            problems: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_fix_in_two_files_applies_in_both_or_neither() {
+        let plan = |rules: Vec<&'static dyn Rule>| Plan {
+            profile: Profile::load("baseline").expect("profile"),
+            rules,
+            max_size: DEFAULT_MAX_SIZE,
+        };
+        // Alone, both parts land.
+        let r = process_project(&plan(vec![&BOTH]), project());
+        assert_eq!(r.files[0].output, "services:\n  web:\n    image: both\n");
+        assert_eq!(r.files[1].output, "services:\n  web:\n    image: both\n");
+        assert_eq!(r.files[0].applied, [0]);
+        // Its part in b.yml overlaps a fix that wins there: it is withdrawn from a.yml too.
+        let r = process_project(&plan(vec![&ONE, &BOTH]), project());
+        assert_eq!(
+            r.files[0].output,
+            r.files[0].input(),
+            "a.yml must stay as it was"
+        );
+        assert_eq!(r.files[1].output, "services:\n  web:\n    image: one\n");
+        assert!(r.files[0].applied.is_empty());
+        let held = r.files[0]
+            .rejected
+            .iter()
+            .find(|x| x.title == "image both")
+            .expect("held back in a.yml");
+        assert!(held.reason.contains("b.yml"), "{}", held.reason);
+        assert!(r.errors().is_empty());
+    }
+}

@@ -300,6 +300,31 @@ const CASES: &[Case] = &[
         later: &[("gone.yml", "services:\n  base:\n    image: alpine:3.20\n")],
     },
     Case {
+        dir: "extends-shared",
+        files: &[],
+        compose: &[],
+        touched: &["compose.yaml"],
+        once: &[
+            ("privileged: true", 1),
+            ("privileged: false", 2),
+            ("cap_drop:", 2),
+        ],
+        expect: |v| {
+            for s in ["a", "b"] {
+                let p = format!("services.{s}");
+                // Compose's model omits a false flag.
+                remove(v, &format!("{p}.privileged"));
+                set(v, &format!("{p}.cap_drop"), json!(["ALL"]));
+                set(
+                    v,
+                    &format!("{p}.cap_add"),
+                    json!(["CHOWN", "SETGID", "SETUID"]),
+                );
+            }
+        },
+        later: &[],
+    },
+    Case {
         dir: "profiles",
         files: &[],
         compose: &["--profile", "debug"],

@@ -103,11 +103,18 @@ impl Rule for Privileged {
                     finding.at,
                 )
             })();
+            let shared = defs.iter().find_map(|(_, r)| match r {
+                Reach::Refused(why) => Some(why.trim_end_matches("; edit it there").to_string()),
+                _ => None,
+            });
             match plan {
                 Ok(fix) => {
                     let image = image_label(ctx, ms, finding.file);
+                    let overridden = shared
+                        .map(|why| format!("`privileged: true` {why}: overridden with `privileged: false` in this service; "))
+                        .unwrap_or_default();
                     finding.note = Some(format!(
-                        "{}; test the service as `compose-harden explain privileged` describes",
+                        "{overridden}{}; test the service as `compose-harden explain privileged` describes",
                         source_note(&ms.name, image.as_deref(), &caps, &src)
                     ));
                     finding.fix = fix;

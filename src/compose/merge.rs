@@ -822,10 +822,12 @@ impl<'a> Assembler<'_, 'a> {
                 if base_layers.is_empty() {
                     let y = self.files[f].yaml;
                     let node = svc.get(y, "extends").map_or(svc.key, |s| s.resolved);
-                    let message = format!(
-                        "service `{name}` extends `{base}`, which {} does not define",
-                        self.files[f].display
-                    );
+                    let file = match self.files[f].display {
+                        "" => "the file",
+                        d => d,
+                    };
+                    let message =
+                        format!("service `{name}` extends `{base}`, which {file} does not define");
                     self.problem(f, node, format!("{message}; Docker Compose refuses it"));
                     gaps.push(Gap {
                         file: f,

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::merged::fix_from_parts;
+use super::merged::{fix_from_parts, FilePart};
 use super::public_port::{self, ItemEdit, PortItem};
 use super::{Ctx, Finding, Reach, Rule, RuleMeta, Severity};
 use crate::compose::kafka::{self, ListenerVar, Plan, PrunedListener};
@@ -11,7 +11,7 @@ use crate::compose::merge::{MergedService, Src};
 use crate::compose::ports::Exposure;
 use crate::compose::{Service, Setting};
 use crate::profile::KafkaAction;
-use crate::yaml::{ops, Applicability, Change, Edit, NodeId, Path, Value, Yaml};
+use crate::yaml::{ops, Applicability, Change, NodeId, Path, Value, Yaml};
 
 /// The rule.
 pub struct KafkaHostListener;
@@ -266,7 +266,7 @@ fn matching_ports(plan: &Plan, lists: &[PortList<'_>]) -> Vec<(usize, usize)> {
 fn lists_edits(
     lists: &[PortList<'_>],
     per_item: &BTreeMap<(usize, usize), ItemEdit>,
-) -> Result<Vec<(usize, Vec<Edit>, Vec<Change>)>, String> {
+) -> Result<Vec<FilePart>, String> {
     let mut out = Vec::new();
     for (l, list) in lists.iter().enumerate() {
         let mine: BTreeMap<usize, ItemEdit> = per_item
@@ -521,11 +521,7 @@ fn analyze(ctx: &Ctx<'_>, ms: &MergedService) -> Option<Analysis> {
 
 /// The edits that give the variables of `vars` the values `plan` computed: (file, edits,
 /// changes) per variable.
-fn var_edits(
-    ctx: &Ctx<'_>,
-    vars: &[EnvVar],
-    plan: &Plan,
-) -> Result<Vec<(usize, Vec<Edit>, Vec<Change>)>, String> {
+fn var_edits(ctx: &Ctx<'_>, vars: &[EnvVar], plan: &Plan) -> Result<Vec<FilePart>, String> {
     let mut parts = Vec::new();
     for ve in &plan.edits {
         let v = &vars[ve.index];

@@ -9,6 +9,9 @@ use crate::compose::merge::{Def, MergedService};
 use crate::compose::Origin;
 use crate::yaml::{Applicability, Fix};
 
+/// One file's share of a fix: (file, edits, declared changes).
+pub type FilePart = (usize, Vec<crate::yaml::Edit>, Vec<crate::yaml::Change>);
+
 /// Edits to one merged service, planned step by step.
 pub struct MergedEdit<'c, 'a> {
     ctx: &'c Ctx<'a>,
@@ -236,8 +239,7 @@ impl<'c, 'a> MergedEdit<'c, 'a> {
         at: usize,
     ) -> Result<Option<Fix>, String> {
         let title = title.into();
-        let mut per_file: Vec<(usize, Vec<crate::yaml::Edit>, Vec<crate::yaml::Change>)> =
-            Vec::new();
+        let mut per_file: Vec<FilePart> = Vec::new();
         for (layer, edit) in self.parts {
             if edit.is_empty() {
                 continue;
@@ -265,9 +267,9 @@ pub fn fix_from_parts(
     applicability: Applicability,
     file: usize,
     at: usize,
-    parts: Vec<(usize, Vec<crate::yaml::Edit>, Vec<crate::yaml::Change>)>,
+    parts: Vec<FilePart>,
 ) -> Option<Fix> {
-    let mut per_file: Vec<(usize, Vec<crate::yaml::Edit>, Vec<crate::yaml::Change>)> = Vec::new();
+    let mut per_file: Vec<FilePart> = Vec::new();
     for (f, edits, changes) in parts {
         if edits.is_empty() {
             continue;

@@ -99,6 +99,10 @@ fn deploy_limits(y: &Yaml, svc: &Service) -> Option<(NodeId, bool)> {
     y.entries(l).map(|_| (l, own))
 }
 
+/// A limit to write: kind, value, and the existing value to replace (with whether it is shared
+/// through an anchor or alias).
+type Todo = (Kind, String, Option<(Src, bool)>);
+
 /// The merged `deploy.resources.limits` of `ms`, if any.
 fn merged_limits(ms: &MergedService) -> Option<&crate::compose::merge::MMap> {
     ms.map
@@ -187,7 +191,7 @@ impl Rule for ResourceLimits {
             let use_deploy = merged_limits.is_some() || (!merged_top && file_deploy);
             // What needs writing: (kind, value, existing value to replace and whether it is
             // shared through an anchor or alias).
-            let mut todo: Vec<(Kind, String, Option<(Src, bool)>)> = Vec::new();
+            let mut todo: Vec<Todo> = Vec::new();
             for (kind, value, explicit) in &want {
                 let top = ms.map.get(kind.top());
                 let dep = merged_limits.and_then(|m| m.get(kind.deploy()));

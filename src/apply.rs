@@ -88,6 +88,18 @@ pub fn project_files(plan: &Plan, files: &[PathBuf]) -> Result<Vec<PathBuf>, Err
     Ok(project.files.into_iter().map(|f| f.path).collect())
 }
 
+/// The files of the project that are checked file by file (`.env` needs, the checklist): the
+/// main and included files, not those read only as `extends` bases.
+pub fn judged_files(plan: &Plan, files: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
+    let project = engine::load_project(files, plan.max_size)?;
+    Ok(project
+        .files
+        .into_iter()
+        .filter(|f| f.role != crate::compose::merge::Role::Base)
+        .map(|f| f.path)
+        .collect())
+}
+
 /// The freshly computed diff of `files` (what `diff` prints, extra files included).
 pub fn fresh_diff(plan: &Plan, files: &[PathBuf]) -> Result<String, Error> {
     let project = engine::load_project(files, plan.max_size)?;
@@ -312,9 +324,9 @@ pub fn run_with_hook(
             (changes, text)
         }
     };
-    // The Compose files as they will be (every file of the project).
+    // The Compose files as they will be (the main and included files of the project).
     let mut after: Vec<(String, String)> = Vec::new();
-    for f in &project_files(plan, &o.files)? {
+    for f in &judged_files(plan, &o.files)? {
         let d = f.to_string_lossy().into_owned();
         let text = match changes.iter().find(|c| same_file(&c.path, f)) {
             Some(c) => c.new.clone(),

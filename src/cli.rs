@@ -163,11 +163,17 @@ pub fn compose_files(given: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
     Ok(files)
 }
 
-/// Every file of the project whose main files are `files` (those it includes and extends
-/// too); just `files` when the project cannot be loaded (the command reports why).
+/// The main and included files of the project whose main files are `files` (not those read
+/// only as `extends` bases, which file-by-file analyses skip); just `files` when the project
+/// cannot be loaded (the command reports why).
 fn project_paths(files: &[PathBuf], max_size: u64) -> Vec<PathBuf> {
     match engine::load_project(files, max_size) {
-        Ok(p) => p.files.into_iter().map(|f| f.path).collect(),
+        Ok(p) => p
+            .files
+            .into_iter()
+            .filter(|f| f.role != crate::compose::merge::Role::Base)
+            .map(|f| f.path)
+            .collect(),
         Err(_) => files.to_vec(),
     }
 }
@@ -452,8 +458,12 @@ fn diff_secrets_summary(args: &RunArgs, run: &Run, err: &mut dyn Write) {
         .hardcoded_secret
         .get_or_insert_with(Default::default)
         .enabled = Some(true);
-    let files: Vec<(&crate::yaml::Yaml, &crate::compose::Compose)> =
-        run.results.iter().map(|r| (&r.yaml, &r.compose)).collect();
+    let files: Vec<(&crate::yaml::Yaml, &crate::compose::Compose)> = run
+        .results
+        .iter()
+        .filter(|r| r.role != crate::compose::merge::Role::Base)
+        .map(|r| (&r.yaml, &r.compose))
+        .collect();
     let Some(first) = run.results.first() else {
         return;
     };

@@ -94,6 +94,8 @@ pub struct FileResult {
     pub rejected: Vec<Rejected>,
     /// The applied edits, in input byte offsets.
     pub edits: Vec<crate::yaml::Edit>,
+    /// What the file is to the project (main, included, or read only as an `extends` base).
+    pub role: Role,
 }
 
 impl FileResult {
@@ -460,6 +462,7 @@ pub fn process_project(plan: &Plan, project: Project) -> ProjectResult {
                 findings,
                 yaml: pf.yaml,
                 compose: pf.compose,
+                role: pf.role,
             }
         })
         .collect();

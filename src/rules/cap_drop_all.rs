@@ -117,8 +117,8 @@ pub fn plan_drop_all(
     edit.ensure_items("cap_add", caps, same_cap)
 }
 
-/// A note about where the added capabilities come from (`image`: the image and where it is
-/// set, when not in the finding's file).
+/// A note about where the added capabilities come from (`image`: the image in backticks, and
+/// where it is set when not in the finding's file, as [`image_label`] writes it).
 pub fn source_note(name: &str, image: Option<&str>, caps: &[String], src: &CapSource) -> String {
     let list = if caps.is_empty() {
         "none".to_string()
@@ -135,17 +135,18 @@ pub fn source_note(name: &str, image: Option<&str>, caps: &[String], src: &CapSo
 remove those the service does not need, or set `[services.{name}] cap-add`"
         ),
         CapSource::Unknown => format!(
-            "image `{}` is not in the built-in table: no capability is added back; if the service \
+            "image {} is not in the built-in table: no capability is added back; if the service \
 fails, add only what it needs with `[services.{name}] cap-add = [...]`",
-            image.unwrap_or("(none)"),
+            image.unwrap_or("`(none)`"),
         ),
     }
 }
 
-/// The image of `ms` for notes: its name, with the file that sets it when that is not `file`.
+/// The image of `ms` for notes: `` `name` ``, with the file that sets it when that is not
+/// `file`.
 pub fn image_label(ctx: &Ctx<'_>, ms: &MergedService, file: usize) -> Option<String> {
     ctx.image(ms)
-        .map(|(i, src)| format!("{i}{}", ctx.from_file(src, file)))
+        .map(|(i, src)| format!("`{i}`{}", ctx.from_file(src, file)))
 }
 
 impl Rule for CapDropAll {

@@ -118,11 +118,12 @@ the service and set `[services.{}] tmpfs` if it writes elsewhere",
                     continue;
                 }
                 _ => {
-                    finding.note =
-                        Some(format!(
-                        "image `{}` is not in the built-in table and the profile says nothing: \
+                    finding.note = Some(format!(
+                        "image {} is not in the built-in table and the profile says nothing: \
 find the paths it writes, then set `[services.{}] read-only = true` and `tmpfs = [...]`",
-                        image_label(ctx, ms, finding.file).as_deref().unwrap_or("(none)"),
+                        image_label(ctx, ms, finding.file)
+                            .as_deref()
+                            .unwrap_or("`(none)`"),
                         ms.name
                     ));
                     out.push(finding);

@@ -278,7 +278,7 @@ pub fn process_project(plan: &Plan, project: Project) -> ProjectResult {
     {
         let ctx = Ctx::project(project.sources(), &model, &plan.profile);
         for rule in &plan.rules {
-            if !rule.per_file() {
+            if rule.project_wide() {
                 rule.check(&ctx, &mut findings);
                 continue;
             }

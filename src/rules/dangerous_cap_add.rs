@@ -57,6 +57,10 @@ impl Rule for DangerousCapAdd {
         &META
     }
 
+    fn project_wide(&self) -> bool {
+        true
+    }
+
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         for svc in ctx.merged(ID) {
             let accepted = ctx.profile.service(&svc.name).map(|c| &c.accept_cap_add);

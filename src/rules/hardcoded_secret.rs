@@ -661,11 +661,6 @@ impl Rule for HardcodedSecret {
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         out.extend(analyze(ctx).1);
     }
-
-    // NOTE: file by file until the credential graph spans the project's files.
-    fn per_file(&self) -> bool {
-        true
-    }
 }
 
 #[cfg(test)]

@@ -35,6 +35,10 @@ impl Rule for HostNamespace {
         &META
     }
 
+    fn project_wide(&self) -> bool {
+        true
+    }
+
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         for svc in ctx.merged(ID) {
             for key in ["network_mode", "pid", "ipc", "userns_mode", "uts"] {

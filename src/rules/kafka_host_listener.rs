@@ -778,6 +778,10 @@ impl Rule for KafkaHostListener {
         &META
     }
 
+    fn project_wide(&self) -> bool {
+        true
+    }
+
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         for ms in ctx.merged(ID) {
             if let Some(a) = analyze(ctx, ms) {

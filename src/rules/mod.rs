@@ -433,9 +433,11 @@ pub trait Rule: Sync {
     /// Report findings (with fixes) for the project (or, for a file-by-file rule, for
     /// `ctx.y`).
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>);
-    /// Whether the engine runs the rule once per file (`ctx.y`, `ctx.compose`, `ctx.file` set to
-    /// each file in turn) instead of once over the whole project.
-    fn per_file(&self) -> bool {
+    /// Whether the rule judges the merged project once (`ctx.merged(…)`, findings in any file).
+    /// `false` (the default): the engine runs it once per file, with `ctx.y`, `ctx.compose` and
+    /// `ctx.file` set to each main or included file in turn — what a rule written against one
+    /// file expects.
+    fn project_wide(&self) -> bool {
         false
     }
 }

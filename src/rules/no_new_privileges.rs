@@ -46,6 +46,10 @@ impl Rule for NoNewPrivileges {
         &META
     }
 
+    fn project_wide(&self) -> bool {
+        true
+    }
+
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         for ms in ctx.merged(ID) {
             if ctx.inherits_from(ms, ID).is_some() {

@@ -51,6 +51,10 @@ impl Rule for Privileged {
         &META
     }
 
+    fn project_wide(&self) -> bool {
+        true
+    }
+
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         let use_table = ctx.profile.rules.image_table(ID);
         for ms in ctx.merged(ID) {

@@ -37,6 +37,10 @@ impl Rule for ProjectFile {
         &META
     }
 
+    fn project_wide(&self) -> bool {
+        true
+    }
+
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         for p in ctx.problems() {
             out.push(Finding {

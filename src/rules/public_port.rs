@@ -325,6 +325,10 @@ impl Rule for PublicPort {
         &META
     }
 
+    fn project_wide(&self) -> bool {
+        true
+    }
+
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         // The plan's profile says whether kafka-host-listener runs in this run (not only
         // whether the profile enables it): never defer to a rule that is not selected.

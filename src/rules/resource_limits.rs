@@ -128,6 +128,10 @@ impl Rule for ResourceLimits {
         &META
     }
 
+    fn project_wide(&self) -> bool {
+        true
+    }
+
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         let opts = ctx
             .profile

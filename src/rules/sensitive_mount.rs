@@ -84,6 +84,10 @@ impl Rule for SensitiveMount {
         &META
     }
 
+    fn project_wide(&self) -> bool {
+        true
+    }
+
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         for svc in ctx.merged(ID) {
             for m in merged::bind_mounts(ctx, svc) {

@@ -44,6 +44,10 @@ impl Rule for Unconfined {
         &META
     }
 
+    fn project_wide(&self) -> bool {
+        true
+    }
+
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         let offer = ctx
             .profile

@@ -35,6 +35,10 @@ impl Rule for UnpinnedImage {
         &META
     }
 
+    fn project_wide(&self) -> bool {
+        true
+    }
+
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         for svc in ctx.merged(ID) {
             let Some((image, src)) = ctx.image(svc) else {

@@ -1,4 +1,5 @@
-//! The command line: `diff`, `check`, `rules`, `explain`, `env`, `apply`, `rollback`.
+//! The command line: `diff`, `check`, `rules`, `explain`, `env`, `apply`, `rollback`,
+//! `network-graph`.
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -9,11 +10,14 @@ use clap::{Args, Parser, Subcommand};
 use crate::engine::{self, FileResult, Plan};
 use crate::error::Error;
 use crate::profile::Profile;
-use crate::rules::{self, REGISTRY};
+use crate::report::term::{ColorChoice, Style, Terminal};
+use crate::report::{FailOn, Format};
+use crate::rules;
 
 const AFTER_HELP: &str = "\
 Workflow:
-  1. compose-harden check                 list what is weak, with positions
+  0. compose-harden init                  optional: a commented starter profile from the findings
+  1. compose-harden check                 list what is weak, with positions and severities
   2. compose-harden diff > harden.diff     review the proposed change (nothing is written)
   3. compose-harden apply --patch harden.diff
                                           in a maintenance window: exactly the reviewed change,
@@ -26,8 +30,12 @@ this directory together with its override file (compose.override.yml, …). The 
 as Compose merges them, with the files they `include:` and `extends`: each weak setting is
 fixed in the file that sets it, a missing one is added once, where the service is defined.
 
-Exit codes: 0 success (diff: with or without changes; check: no finding), 1 check found
-something, 2 error (bad input, bad profile, unreadable file, or a fix that failed verification).";
+Exit codes: 0 success (diff: with or without changes; check: nothing at or above --fail-on),
+1 check found something at or above --fail-on (default low; info never fails), 2 error (bad
+input, bad profile, unreadable file, or a fix that failed verification).
+
+CI: check --format sarif|json|github; suppress a finding with a reason in the file:
+`# compose-harden: ignore[RULE-ID] reason` (see docs/ci.md).";
 
 /// Harden Docker Compose files with lossless, verified, reviewable edits.
 #[derive(Debug, Parser)]
@@ -35,6 +43,10 @@ something, 2 error (bad input, bad profile, unreadable file, or a fix that faile
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Colour findings and diffs: `auto` (on a terminal, unless NO_COLOR is set), `always`,
+    /// `never`.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    color: ColorChoice,
 }
 
 #[derive(Debug, Subcommand)]
@@ -44,8 +56,14 @@ enum Command {
     /// The diff has `a/` and `b/` prefixes: apply it with `git apply` or `patch -p1`. Fixes
     /// marked `review` may change behaviour; the summary on stderr lists them.
     Diff(RunArgs),
-    /// List findings as `file:line:col rule-id message`; exit 1 when there is any.
-    Check(RunArgs),
+    /// List findings as `file:line:col: severity rule-id message`; exit 1 when one is at or
+    /// above `--fail-on` (default: low; info never fails).
+    ///
+    /// `--format json|sarif|github` for CI: JSON (docs/json-schema.json), SARIF 2.1.0 for code
+    /// scanning, or GitHub Actions annotations. A finding is accepted on purpose with a comment
+    /// `# compose-harden: ignore[RULE-ID] reason` at the end of its line, on the line above it,
+    /// or on its service's key line (whole service); a suppressed finding is never fixed.
+    Check(CheckArgs),
     /// List every rule id with a one-line summary.
     Rules {
         /// Print a Markdown table.
@@ -77,6 +95,137 @@ enum Command {
     /// (unless --force, which keeps the current versions as backups first), and says exactly
     /// what it restored. A `.env` the apply created is moved aside (its values are kept).
     Rollback(RollbackArgs),
+    /// Write a commented starter profile from the current findings (ports to keep or bind to
+    /// loopback, capabilities per image, read-only candidates); never overwrites without
+    /// --force.
+    Init(InitArgs),
+    /// Print a shell completion script, e.g. `compose-harden completions bash >
+    /// ~/.local/share/bash-completion/completions/compose-harden`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), e.g. `compose-harden man > compose-harden.1`.
+    Man,
+    /// Show who talks to whom: the connections `network-segmentation` infers (with the places
+    /// that show them) and the networks it proposes, as a text table or Graphviz `dot`.
+    ///
+    /// Review this before accepting a `network-segmentation` fix: a connection missing here
+    /// (configured in a mounted file, typed into a UI) is lost by the fix; declare it with
+    /// `[rules.network-segmentation] connections = { client = ["server"] }`.
+    NetworkGraph(GraphArgs),
+}
+
+#[derive(Debug, Args)]
+struct InitArgs {
+    /// Compose file (repeatable). Default: like `docker compose`.
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    files: Vec<PathBuf>,
+    /// Where to write the profile. Default: `compose-harden.toml` beside the first Compose file.
+    #[arg(long, value_name = "PATH")]
+    output: Option<PathBuf>,
+    /// Overwrite an existing file.
+    #[arg(long)]
+    force: bool,
+    /// Largest input file accepted, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = engine::DEFAULT_MAX_SIZE)]
+    max_size: u64,
+}
+
+#[derive(Debug, Args)]
+struct GraphArgs {
+    /// Compose file (repeatable). Default: like `docker compose`.
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    files: Vec<PathBuf>,
+    /// Built-in profile name (`baseline`) or path to a TOML profile (its `connections` and
+    /// ignores apply).
+    #[arg(long, value_name = "NAME|PATH", default_value = "production")]
+    profile: String,
+    /// `text` (a table) or `dot` (pipe into `dot -Tsvg`).
+    #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = ["text", "dot"])]
+    format: String,
+    /// Largest input file accepted, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = engine::DEFAULT_MAX_SIZE)]
+    max_size: u64,
+}
+
+fn cmd_init(a: &InitArgs, err: &mut dyn Write) -> Result<i32, Error> {
+    let run = run_files(&RunArgs {
+        files: a.files.clone(),
+        paths: Vec::new(),
+        profile: None,
+        select: Vec::new(),
+        ignore: Vec::new(),
+        max_size: a.max_size,
+    })?;
+    if let Some(e) = run.errors.into_iter().next() {
+        return Err(e);
+    }
+    let first = compose_files(&a.files)?.remove(0);
+    let path = a.output.clone().unwrap_or_else(|| {
+        first
+            .parent()
+            .unwrap_or(std::path::Path::new(""))
+            .join("compose-harden.toml")
+    });
+    let text = crate::init::starter_profile(&run.results);
+    let io = |m: String| Error::Io {
+        path: path.display().to_string(),
+        message: m,
+    };
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true);
+    if a.force {
+        opts.create(true).truncate(true);
+    } else {
+        opts.create_new(true);
+    }
+    let mut f = opts.open(&path).map_err(|e| {
+        io(if e.kind() == std::io::ErrorKind::AlreadyExists {
+            "already exists; pass --force to overwrite it, or --output PATH".into()
+        } else {
+            format!("cannot write the profile: {e}")
+        })
+    })?;
+    f.write_all(text.as_bytes())
+        .map_err(|e| io(format!("cannot write the profile: {e}")))?;
+    let p = path.display();
+    // A bare file name would be read as a built-in profile name.
+    let arg = if path.components().count() == 1 && path.is_relative() {
+        format!("./{p}")
+    } else {
+        p.to_string()
+    };
+    let _ = writeln!(
+        err,
+        "wrote {p}: review it, then `compose-harden diff --profile {arg}`"
+    );
+    Ok(0)
+}
+
+fn cmd_network_graph(a: &GraphArgs, out: &mut dyn Write) -> Result<i32, Error> {
+    let profile = Profile::load(&a.profile)?;
+    let files = compose_files(&a.files)?;
+    let several = files.len() > 1;
+    for f in &files {
+        let d = display(f);
+        let text = engine::read(f, &d, a.max_size)?;
+        let (y, compose) = engine::parse(text, &d)?;
+        let ctx = rules::Ctx::new(&y, &compose, &profile);
+        let body = rules::network_segmentation::report(&ctx, a.format == "dot");
+        let head = if several && a.format == "text" {
+            format!("# {d}\n")
+        } else if several {
+            format!("// {d}\n")
+        } else {
+            String::new()
+        };
+        if write!(out, "{head}{body}").is_err() {
+            return Ok(0);
+        }
+    }
+    Ok(0)
 }
 
 #[derive(Debug, Args)]
@@ -100,6 +249,22 @@ struct RunArgs {
     /// Largest input file accepted, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = engine::DEFAULT_MAX_SIZE)]
     max_size: u64,
+}
+
+#[derive(Debug, Args)]
+struct CheckArgs {
+    #[command(flatten)]
+    run: RunArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text, value_name = "FORMAT")]
+    format: Format,
+    /// Exit 1 when a finding is at this severity or above (`none`: report only).
+    #[arg(long, value_enum, default_value_t = FailOn::Low, value_name = "LEVEL")]
+    fail_on: FailOn,
+}
+
+fn display(p: &std::path::Path) -> String {
+    p.to_string_lossy().into_owned()
 }
 
 /// The default Compose file names, in Docker Compose's order of preference.
@@ -228,7 +393,12 @@ fn report_errors(errors: &[Error], err: &mut dyn Write) {
     }
 }
 
-fn cmd_diff(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, Error> {
+fn cmd_diff(
+    args: &RunArgs,
+    style: Style,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<i32, Error> {
     let run = run_files(args)?;
     let (mut fixed, mut review, mut manual, mut held) = (0, 0, 0, 0);
     let mut body = String::new();
@@ -277,7 +447,7 @@ fn cmd_diff(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<
                 &crate::diff::profile_header(src, &args.select, &args.ignore),
             );
         }
-        if out.write_all(body.as_bytes()).is_err() {
+        if crate::report::term::write_diff(&body, style, out).is_err() {
             return Ok(0);
         }
     }
@@ -622,43 +792,23 @@ fn cmd_rollback(a: &RollbackArgs, err: &mut dyn Write) -> Result<i32, Error> {
 
 // ---- end apply / rollback ----
 
-fn cmd_check(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, Error> {
-    let run = run_files(args)?;
-    let mut count = 0;
-    for r in &run.results {
-        for f in &r.findings {
-            count += 1;
-            let (line, col) = r.yaml.line_col(f.at);
-            let fix = match &f.fix {
-                Some(x) => format!("fix: {}", x.applicability.as_str()),
-                None => "no automatic fix".to_string(),
-            };
-            let note = f
-                .note
-                .as_deref()
-                .map(|n| format!(" — {n}"))
-                .unwrap_or_default();
-            if writeln!(
-                out,
-                "{}:{line}:{col}: {} [{}] {} ({fix}){note}",
-                r.path,
-                f.rule,
-                f.severity.as_str(),
-                f.message
-            )
-            .is_err()
-            {
-                return Ok(if count > 0 { 1 } else { 0 });
-            }
-        }
-    }
+fn cmd_check(
+    args: &CheckArgs,
+    style: Style,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<i32, Error> {
+    let run = run_files(&args.run)?;
+    let report = crate::report::Report::new(&run.results, args.run.profile_spec());
+    let failing = report.failing(args.fail_on);
     if !run.results.is_empty() {
-        let _ = writeln!(err, "{count} finding(s)");
+        // A closed pipe (`check | head`) is not an error of the run.
+        let _ = crate::report::write(&report, args.format, args.fail_on, style, out, err);
     }
     report_errors(&run.errors, err);
     Ok(if !run.errors.is_empty() {
         2
-    } else if count > 0 {
+    } else if failing > 0 {
         1
     } else {
         0
@@ -670,7 +820,7 @@ fn cmd_rules(markdown: bool, out: &mut dyn Write) -> i32 {
         let _ = write!(out, "{}", rules::markdown_reference());
         return 0;
     }
-    for r in REGISTRY {
+    for r in rules::all() {
         let m = r.meta();
         let _ = if markdown {
             writeln!(
@@ -683,8 +833,9 @@ fn cmd_rules(markdown: bool, out: &mut dyn Write) -> i32 {
         } else {
             writeln!(
                 out,
-                "{:<22} {:<7} {}",
+                "{:<22} {:<8} {:<7} {}",
                 m.id,
+                m.severity.as_str(),
                 m.applicability.as_str(),
                 m.summary
             )
@@ -693,8 +844,18 @@ fn cmd_rules(markdown: bool, out: &mut dyn Write) -> i32 {
     0
 }
 
-/// Run the command line `args`, writing to `out` and `err`; returns the exit code.
+/// Run the command line `args`, writing to `out` and `err` (neither a terminal); returns the
+/// exit code.
 pub fn run<I, T>(args: I, out: &mut dyn Write, err: &mut dyn Write) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    run_on(args, out, err, Terminal::default())
+}
+
+/// [`run`], with `out` being `term` (colour and wrapping follow it).
+pub fn run_on<I, T>(args: I, out: &mut dyn Write, err: &mut dyn Write, term: Terminal) -> i32
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
@@ -711,13 +872,28 @@ where
             return code;
         }
     };
+    let style = Style::new(cli.color, term);
     let result = match &cli.command {
-        Command::Diff(a) => cmd_diff(a, out, err),
-        Command::Check(a) => cmd_check(a, out, err),
+        Command::Diff(a) => cmd_diff(a, style, out, err),
+        Command::Check(a) => cmd_check(a, style, out, err),
         Command::Rules { markdown } => Ok(cmd_rules(*markdown, out)),
         Command::Env(a) => cmd_env(a, err),
         Command::Apply(a) => cmd_apply(a, out, err),
         Command::Rollback(a) => cmd_rollback(a, err),
+        Command::Init(a) => cmd_init(a, err),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(*shell, &mut Cli::command(), "compose-harden", out);
+            Ok(0)
+        }
+        Command::Man => {
+            use clap::CommandFactory;
+            clap_mangen::Man::new(Cli::command())
+                .render(out)
+                .map(|_| 0)
+                .or(Ok(0))
+        }
+        Command::NetworkGraph(a) => cmd_network_graph(a, out),
         Command::Explain { rule } => match rules::by_id(rule) {
             Some(r) => {
                 let _ = write!(out, "{}", rules::explain(r.meta()));

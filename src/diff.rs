@@ -163,6 +163,8 @@ struct Cluster<'e> {
     a: usize,
     b: usize,
     edits: Vec<&'e Edit>,
+    /// The new text of old lines `a..b` (filled once the clusters are final).
+    new: String,
 }
 
 /// The unified diff of applying `edits` (sorted, non-overlapping, in `old`'s byte offsets) to
@@ -218,8 +220,22 @@ pub fn from_edits(path: &str, old: &str, edits: &[Edit]) -> String {
                 a,
                 b,
                 edits: vec![e],
+                new: String::new(),
             }),
         }
+    }
+    // Edits that cancel out (delete a line break, insert it again) change nothing: no hunk.
+    for c in &mut clusters {
+        c.new = crate::yaml::edit::splice_sorted(
+            old,
+            start_of(c.a),
+            start_of(c.b),
+            c.edits.iter().copied(),
+        );
+    }
+    clusters.retain(|c| c.new != old[start_of(c.a)..start_of(c.b)]);
+    if clusters.is_empty() {
+        return String::new();
     }
 
     let mut out = format!("{}--- a/{path}\n+++ b/{path}\n", hash_line(path, old));
@@ -251,8 +267,7 @@ pub fn from_edits(path: &str, old: &str, edits: &[Edit]) -> String {
                 new_count += 1;
             }
             let (seg_start, seg_end) = (start_of(c.a), start_of(c.b));
-            let new_seg =
-                crate::yaml::edit::splice_sorted(old, seg_start, seg_end, c.edits.iter().copied());
+            let new_seg = &c.new;
             let old_seg = &old[seg_start..seg_end];
             let d = TextDiff::from_lines(old_seg, new_seg.as_str());
             for ch in d.iter_all_changes() {
@@ -329,6 +344,14 @@ mod tests {
             d,
             "--- a/f.yml\n+++ b/f.yml\n@@ -1,5 +1,6 @@\n a\n b\n+x\n c\n d\n e\n"
         );
+    }
+
+    #[test]
+    fn edits_that_cancel_out_give_no_diff() {
+        // Found by the proptest property: delete a line break, then insert it back.
+        let old = "\n#Yd";
+        let edits = [Edit::replace(0..1, ""), Edit::insert(1, "\n")];
+        assert_eq!(from_edits("f.yml", old, &edits), "");
     }
 
     #[test]

@@ -86,8 +86,10 @@ pub struct FileResult {
     pub compose: Compose,
     /// The verified output text (equal to the input when nothing applies).
     pub output: String,
-    /// Every finding, in file order.
+    /// Every finding, in file order (suppressed ones excepted).
     pub findings: Vec<Finding>,
+    /// Findings an inline `# compose-harden: ignore[…] reason` took out (never fixed).
+    pub suppressed: Vec<crate::suppress::Suppressed>,
     /// Indices into `findings` whose fix was applied.
     pub applied: Vec<usize>,
     /// Fixes held back or dropped.
@@ -162,7 +164,30 @@ pub fn decode(bytes: Vec<u8>, display: &str) -> Result<String, Error> {
             message: message.to_string(),
         }
     };
+    // Docker Compose (yaml.v3) decodes UTF-16 with a byte-order mark. compose-harden's
+    // diffs, `apply --patch` and backups are UTF-8 text, so a UTF-16 file is refused with the
+    // conversion to make rather than decoded and re-encoded behind the reviewer's back.
+    if let Some(order) = match bytes.get(..2) {
+        Some([0xFF, 0xFE]) => Some("FF FE, little-endian"),
+        Some([0xFE, 0xFF]) => Some("FE FF, big-endian"),
+        _ => None,
+    } {
+        return Err(Error::Input {
+            path: display.to_string(),
+            line: 1,
+            col: 1,
+            message: format!(
+                "UTF-16: convert to UTF-8 (byte-order mark {order}; Docker Compose reads it, but compose-harden's diffs and patches are UTF-8): iconv -f UTF-16 -t UTF-8 {display} > {display}.utf8 && mv {display}.utf8 {display}"
+            ),
+        });
+    }
     if let Some(nul) = bytes.iter().position(|&b| b == 0) {
+        if looks_like_utf16(&bytes) {
+            return Err(at(
+                &bytes[..nul],
+                "binary data (NUL byte): this looks like UTF-16 without a byte-order mark, which Docker Compose refuses too; convert it to UTF-8 (iconv -f UTF-16LE -t UTF-8)",
+            ));
+        }
         return Err(at(
             &bytes[..nul],
             "binary data (NUL byte): not a YAML text file",
@@ -175,6 +200,19 @@ pub fn decode(bytes: Vec<u8>, display: &str) -> Result<String, Error> {
             "invalid UTF-8: Compose files must be UTF-8 text",
         )
     })
+}
+
+/// Whether `bytes` look like ASCII text in UTF-16 (every other byte NUL, the rest printable).
+fn looks_like_utf16(bytes: &[u8]) -> bool {
+    let n = bytes.len().min(256) & !1;
+    n >= 4
+        && [0usize, 1].iter().any(|&z| {
+            bytes[..n].chunks(2).all(|c| {
+                c[z] == 0
+                    && (c[1 - z].is_ascii_graphic()
+                        || matches!(c[1 - z], b' ' | b'\n' | b'\r' | b'\t'))
+            })
+        })
 }
 
 /// Parse `text` and check it has a Compose shape.
@@ -195,6 +233,24 @@ pub fn parse(text: String, display: &str) -> Result<(Yaml, Compose), Error> {
         }
     })?;
     Ok((y, compose))
+}
+
+/// The variables of the `.env` beside Compose file `path` (Compose reads the project
+/// directory's `.env`), for judging interpolated values; empty when there is none or it does
+/// not parse (the `env` command reports a broken `.env`).
+pub fn operator_env(path: &str) -> crate::compose::interp::Env {
+    let dir = Path::new(path).parent().unwrap_or(Path::new(""));
+    let Ok(text) = std::fs::read_to_string(dir.join(".env")) else {
+        return crate::compose::interp::Env::empty();
+    };
+    match crate::secrets::dotenv::DotEnv::parse(&text) {
+        Ok(d) => crate::compose::interp::Env::from_pairs(
+            d.keys()
+                .into_iter()
+                .filter_map(|k| d.get(k).map(|v| (k.to_string(), v.to_string()))),
+        ),
+        Err(_) => crate::compose::interp::Env::empty(),
+    }
 }
 
 /// Load the project whose main files are `paths` (in order), reading each file with [`read`]
@@ -276,7 +332,13 @@ pub fn process_project(plan: &Plan, project: Project) -> ProjectResult {
     let model = project.model();
     let mut findings: Vec<Finding> = Vec::new();
     {
-        let ctx = Ctx::project(project.sources(), &model, &plan.profile);
+        // Interpolated values read with the `.env` of the project directory (the first file's).
+        let env = project
+            .main
+            .first()
+            .map(|&f| operator_env(&project.files[f].display))
+            .unwrap_or_default();
+        let ctx = Ctx::project(project.sources(), &model, &plan.profile).with_env(env);
         for rule in &plan.rules {
             if rule.project_wide() {
                 rule.check(&ctx, &mut findings);
@@ -325,8 +387,26 @@ pub fn process_project(plan: &Plan, project: Project) -> ProjectResult {
         }
     }
     findings.sort_by_key(|f| (f.file, f.at));
-    let rank = |rule: &str| REGISTRY.iter().position(|r| r.meta().id == rule);
+    // Severities from the rules' metadata; inline suppressions out, file by file (they are
+    // never fixed).
     let n = project.files.len();
+    let mut suppressed: Vec<Vec<crate::suppress::Suppressed>> =
+        (0..n).map(|_| Vec::new()).collect();
+    let mut by_file: Vec<Vec<Finding>> = (0..n).map(|_| Vec::new()).collect();
+    for x in findings {
+        let f = x.file.min(n - 1);
+        by_file[f].push(x);
+    }
+    let mut findings: Vec<Finding> = Vec::new();
+    for (f, mut v) in by_file.into_iter().enumerate() {
+        let pf = &project.files[f];
+        suppressed[f] = crate::suppress::apply(&pf.yaml, &pf.compose, &mut v);
+        for x in &mut v {
+            x.file = f;
+        }
+        findings.extend(v);
+    }
+    let rank = |rule: &str| REGISTRY.iter().position(|r| r.meta().id == rule);
     // Each finding's fix split by file.
     let mut shares: Vec<Vec<Share>> = (0..n).map(|_| Vec::new()).collect();
     let mut files_of: Vec<Vec<usize>> = vec![Vec::new(); findings.len()];
@@ -449,22 +529,26 @@ pub fn process_project(plan: &Plan, project: Project) -> ProjectResult {
         .zip(per_file)
         .zip(applied)
         .zip(extra_rejected)
-        .map(|((((pf, (_, r)), findings), mut applied), extra)| {
-            applied.sort_unstable();
-            let mut rejected = r.rejected;
-            rejected.extend(extra);
-            FileResult {
-                path: pf.display,
-                output: r.output,
-                applied,
-                rejected,
-                edits: r.edits,
-                findings,
-                yaml: pf.yaml,
-                compose: pf.compose,
-                role: pf.role,
-            }
-        })
+        .zip(suppressed)
+        .map(
+            |(((((pf, (_, r)), findings), mut applied), extra), suppressed)| {
+                applied.sort_unstable();
+                let mut rejected = r.rejected;
+                rejected.extend(extra);
+                FileResult {
+                    path: pf.display,
+                    output: r.output,
+                    applied,
+                    rejected,
+                    edits: r.edits,
+                    findings,
+                    suppressed,
+                    yaml: pf.yaml,
+                    compose: pf.compose,
+                    role: pf.role,
+                }
+            },
+        )
         .collect();
     ProjectResult { files, main, model }
 }
@@ -491,6 +575,7 @@ mod tests {
         fix: "",
         breaks: "",
         applicability: Applicability::Safe,
+        severity: Severity::Medium,
         options: "",
         before: "",
         after: "",
@@ -521,6 +606,9 @@ mod tests {
     impl Rule for Rewrite {
         fn meta(&self) -> &'static RuleMeta {
             &META
+        }
+        fn project_wide(&self) -> bool {
+            true
         }
         fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             let mut fix = rewrite(ctx, 1, self.to, self.at);

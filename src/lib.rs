@@ -2,7 +2,8 @@
 //!
 //! The layers, bottom up: [`yaml`] (spanned tree, edits, verification; knows nothing of
 //! Compose), [`compose`] (services and merge keys), [`rules`] (find problems, propose fixes),
-//! [`engine`] (one file: parse, run rules, apply, verify), [`cli`].
+//! [`engine`] (one file: parse, run rules, [`suppress`], apply, verify), [`report`] (the only code
+//! that prints findings), [`cli`].
 
 pub mod apply;
 pub mod atomic;
@@ -15,12 +16,15 @@ pub mod env;
 pub mod error;
 pub mod firewall;
 pub mod gitignore;
+pub mod init;
 pub mod lock;
 pub mod manifest;
 pub mod patch;
 pub mod profile;
 pub mod provision;
+pub mod report;
 pub mod rollback;
 pub mod rules;
 pub mod secrets;
+pub mod suppress;
 pub mod yaml;

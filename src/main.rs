@@ -1,10 +1,11 @@
 //! The `compose-harden` binary: parse arguments, run, exit with the code the run returned.
 
 fn main() -> std::process::ExitCode {
-    let code = compose_harden::cli::run(
+    let code = compose_harden::cli::run_on(
         std::env::args_os(),
         &mut std::io::stdout().lock(),
         &mut std::io::stderr().lock(),
+        compose_harden::report::term::Terminal::detect(),
     );
     std::process::ExitCode::from(code as u8)
 }

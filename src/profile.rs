@@ -11,6 +11,7 @@ pub const BUILTINS: &[(&str, &str)] = &[
     ("baseline", include_str!("../profiles/baseline.toml")),
     ("strict", include_str!("../profiles/strict.toml")),
     ("openbmp", include_str!("../profiles/openbmp.toml")),
+    ("production", include_str!("../profiles/production.toml")),
 ];
 
 /// A problem with a profile.
@@ -178,6 +179,92 @@ pub struct UnconfinedOptions {
     pub fix: Option<bool>,
 }
 
+// ---- restart-policy, logging-limits, network-segmentation, docker-socket fix ----
+
+/// The policy `restart-policy` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RestartPolicyValue {
+    /// `unless-stopped` (default): restart unless an operator stopped it.
+    #[default]
+    UnlessStopped,
+    /// `always`.
+    Always,
+    /// `on-failure`: only after a non-zero exit.
+    OnFailure,
+}
+
+impl RestartPolicyValue {
+    /// The Compose spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RestartPolicyValue::UnlessStopped => "unless-stopped",
+            RestartPolicyValue::Always => "always",
+            RestartPolicyValue::OnFailure => "on-failure",
+        }
+    }
+}
+
+/// Options of `restart-policy`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RestartPolicyOptions {
+    /// Run the rule.
+    pub enabled: Option<bool>,
+    /// The policy to add (`unless-stopped` when unset).
+    pub policy: Option<RestartPolicyValue>,
+}
+
+/// Which services `logging-limits` looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LoggingScope {
+    /// Services whose `logging:` uses the json-file driver without `max-size` (default).
+    #[default]
+    Declared,
+    /// Also services with no `logging:` at all (the daemon's default driver, unbounded
+    /// json-file unless `daemon.json` says otherwise).
+    All,
+}
+
+/// Options of `logging-limits`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct LoggingLimitsOptions {
+    /// Run the rule.
+    pub enabled: Option<bool>,
+    /// `declared` (default) or `all`.
+    pub scope: Option<LoggingScope>,
+    /// `max-size` to write (default `10m`).
+    pub max_size: Option<String>,
+    /// `max-file` to write (default 3).
+    pub max_file: Option<u32>,
+}
+
+/// Options of `network-segmentation`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct NetworkSegmentationOptions {
+    /// Run the rule.
+    pub enabled: Option<bool>,
+    /// Connections the Compose file does not show (configured in mounted files, typed into a
+    /// UI): client service -> the services it connects to.
+    #[serde(default)]
+    pub connections: BTreeMap<String, Vec<String>>,
+}
+
+/// Options of `docker-socket`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct DockerSocketOptions {
+    /// Run the rule.
+    pub enabled: Option<bool>,
+    /// Offer the socket-proxy (or `:ro`) fix as a `review` fix (default false: report only).
+    pub fix: Option<bool>,
+}
+
+// ---- end restart-policy, logging-limits, network-segmentation, docker-socket fix ----
+
 /// One section per rule id.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -207,7 +294,7 @@ pub struct RulesConfig {
     pub resource_limits: Option<ResourceLimitsOptions>,
     /// `[rules.docker-socket]`.
     #[serde(rename = "docker-socket")]
-    pub docker_socket: Option<ToggleOptions>,
+    pub docker_socket: Option<DockerSocketOptions>,
     /// `[rules.host-namespace]`.
     #[serde(rename = "host-namespace")]
     pub host_namespace: Option<ToggleOptions>,
@@ -222,6 +309,24 @@ pub struct RulesConfig {
     /// `[rules.dangerous-cap-add]`.
     #[serde(rename = "dangerous-cap-add")]
     pub dangerous_cap_add: Option<ToggleOptions>,
+    /// `[rules.postgres-trust-auth]`.
+    #[serde(rename = "postgres-trust-auth")]
+    pub postgres_trust_auth: Option<ToggleOptions>,
+    /// `[rules.dev-root-token]`.
+    #[serde(rename = "dev-root-token")]
+    pub dev_root_token: Option<ToggleOptions>,
+    /// `[rules.logging-limits]`.
+    #[serde(rename = "logging-limits")]
+    pub logging_limits: Option<LoggingLimitsOptions>,
+    /// `[rules.non-root-user]`.
+    #[serde(rename = "non-root-user")]
+    pub non_root_user: Option<ToggleOptions>,
+    /// `[rules.restart-policy]`.
+    #[serde(rename = "restart-policy")]
+    pub restart_policy: Option<RestartPolicyOptions>,
+    /// `[rules.network-segmentation]`.
+    #[serde(rename = "network-segmentation")]
+    pub network_segmentation: Option<NetworkSegmentationOptions>,
     /// `[rules.project-file]`.
     #[serde(rename = "project-file")]
     pub project_file: Option<ToggleOptions>,
@@ -237,55 +342,6 @@ impl RulesConfig {
             _ => None,
         }
         .unwrap_or(true)
-    }
-
-    /// Record whether rule `id` runs (the engine's plan does this for every rule, so rules
-    /// that consult another rule's switch see what `--select`/`--ignore` made of it).
-    pub fn set_enabled(&mut self, id: &str, on: bool) {
-        fn set<T: Default>(slot: &mut Option<T>, f: impl FnOnce(&mut T)) {
-            f(slot.get_or_insert_with(T::default));
-        }
-        let v = Some(on);
-        match id {
-            "no-new-privileges" => set(&mut self.no_new_privileges, |o| o.enabled = v),
-            "public-port" => set(&mut self.public_port, |o| o.enabled = v),
-            "kafka-host-listener" => set(&mut self.kafka_host_listener, |o| o.enabled = v),
-            "hardcoded-secret" => set(&mut self.hardcoded_secret, |o| o.enabled = v),
-            "privileged" => set(&mut self.privileged, |o| o.enabled = v),
-            "cap-drop-all" => set(&mut self.cap_drop_all, |o| o.enabled = v),
-            "read-only-rootfs" => set(&mut self.read_only_rootfs, |o| o.enabled = v),
-            "resource-limits" => set(&mut self.resource_limits, |o| o.enabled = v),
-            "docker-socket" => set(&mut self.docker_socket, |o| o.enabled = v),
-            "host-namespace" => set(&mut self.host_namespace, |o| o.enabled = v),
-            "unconfined" => set(&mut self.unconfined, |o| o.enabled = v),
-            "unpinned-image" => set(&mut self.unpinned_image, |o| o.enabled = v),
-            "sensitive-mount" => set(&mut self.sensitive_mount, |o| o.enabled = v),
-            "dangerous-cap-add" => set(&mut self.dangerous_cap_add, |o| o.enabled = v),
-            "project-file" => set(&mut self.project_file, |o| o.enabled = v),
-            _ => {}
-        }
-    }
-
-    /// Whether the profile enables rule `id` (`None` when it does not say).
-    pub fn enabled(&self, id: &str) -> Option<bool> {
-        match id {
-            "no-new-privileges" => self.no_new_privileges.as_ref()?.enabled,
-            "public-port" => self.public_port.as_ref()?.enabled,
-            "kafka-host-listener" => self.kafka_host_listener.as_ref()?.enabled,
-            "hardcoded-secret" => self.hardcoded_secret.as_ref()?.enabled,
-            "privileged" => self.privileged.as_ref()?.enabled,
-            "cap-drop-all" => self.cap_drop_all.as_ref()?.enabled,
-            "read-only-rootfs" => self.read_only_rootfs.as_ref()?.enabled,
-            "resource-limits" => self.resource_limits.as_ref()?.enabled,
-            "docker-socket" => self.docker_socket.as_ref()?.enabled,
-            "host-namespace" => self.host_namespace.as_ref()?.enabled,
-            "unconfined" => self.unconfined.as_ref()?.enabled,
-            "unpinned-image" => self.unpinned_image.as_ref()?.enabled,
-            "sensitive-mount" => self.sensitive_mount.as_ref()?.enabled,
-            "dangerous-cap-add" => self.dangerous_cap_add.as_ref()?.enabled,
-            "project-file" => self.project_file.as_ref()?.enabled,
-            _ => None,
-        }
     }
 }
 
@@ -322,6 +378,55 @@ pub struct ServiceConfig {
     /// `[rules.public-port] allow-from` in the operator checklist).
     #[serde(default)]
     pub allow_from: Vec<String>,
+}
+
+/// One list of rule ids and their option slots: `enabled` and `set_enabled` cannot disagree.
+macro_rules! rule_switches {
+    ($($id:literal => $field:ident,)*) => {
+        impl RulesConfig {
+            /// Record whether rule `id` runs (the engine's plan does this for every rule, so
+            /// rules that consult another rule's switch see what `--select`/`--ignore` made of
+            /// it).
+            pub fn set_enabled(&mut self, id: &str, on: bool) {
+                match id {
+                    $($id => self.$field.get_or_insert_with(Default::default).enabled = Some(on),)*
+                    _ => {}
+                }
+            }
+
+            /// Whether the profile enables rule `id` (`None` when it does not say).
+            pub fn enabled(&self, id: &str) -> Option<bool> {
+                match id {
+                    $($id => self.$field.as_ref()?.enabled,)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+rule_switches! {
+    "no-new-privileges" => no_new_privileges,
+    "public-port" => public_port,
+    "kafka-host-listener" => kafka_host_listener,
+    "hardcoded-secret" => hardcoded_secret,
+    "privileged" => privileged,
+    "cap-drop-all" => cap_drop_all,
+    "read-only-rootfs" => read_only_rootfs,
+    "resource-limits" => resource_limits,
+    "docker-socket" => docker_socket,
+    "host-namespace" => host_namespace,
+    "unconfined" => unconfined,
+    "unpinned-image" => unpinned_image,
+    "sensitive-mount" => sensitive_mount,
+    "dangerous-cap-add" => dangerous_cap_add,
+    "postgres-trust-auth" => postgres_trust_auth,
+    "dev-root-token" => dev_root_token,
+    "logging-limits" => logging_limits,
+    "non-root-user" => non_root_user,
+    "restart-policy" => restart_policy,
+    "network-segmentation" => network_segmentation,
+    "project-file" => project_file,
 }
 
 /// An extra YAML file that holds secrets, `[[files]]` (e.g. Grafana provisioning).
@@ -448,6 +553,44 @@ impl Profile {
             .as_ref()
             .and_then(|o| o.action)
             .unwrap_or_default()
+    }
+
+    /// The policy `restart-policy` writes.
+    pub fn restart_policy(&self) -> &'static str {
+        self.rules
+            .restart_policy
+            .as_ref()
+            .and_then(|o| o.policy)
+            .unwrap_or_default()
+            .as_str()
+    }
+
+    /// `logging-limits`: (scope, max-size, max-file).
+    pub fn logging_limits(&self) -> (LoggingScope, String, u32) {
+        let o = self.rules.logging_limits.as_ref();
+        (
+            o.and_then(|o| o.scope).unwrap_or_default(),
+            o.and_then(|o| o.max_size.clone())
+                .unwrap_or_else(|| "10m".into()),
+            o.and_then(|o| o.max_file).unwrap_or(3),
+        )
+    }
+
+    /// `network-segmentation`: connections the profile declares (client -> servers).
+    pub fn declared_connections(&self) -> Option<&BTreeMap<String, Vec<String>>> {
+        self.rules
+            .network_segmentation
+            .as_ref()
+            .map(|o| &o.connections)
+    }
+
+    /// Whether `docker-socket` offers its fix.
+    pub fn docker_socket_fix(&self) -> bool {
+        self.rules
+            .docker_socket
+            .as_ref()
+            .and_then(|o| o.fix)
+            .unwrap_or(false)
     }
 
     /// The `[services.NAME]` section, if any.

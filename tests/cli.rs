@@ -75,7 +75,10 @@ fn exit_codes_and_streams() {
         &[],
     );
     assert_eq!(code, 1);
-    assert!(out.starts_with("weak.yml:2:3: no-new-privileges"), "{out}");
+    assert!(
+        out.starts_with("weak.yml:2:3: medium no-new-privileges"),
+        "{out}"
+    );
     assert!(out.contains("fix: safe"), "{out}");
     let (code, out, _) = run(
         d.path(),

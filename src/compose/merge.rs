@@ -14,6 +14,7 @@
 use std::collections::HashMap;
 
 use super::model::{merged_maps, Compose, Extends};
+use super::values::{is_override, is_reset};
 use crate::yaml::{NodeId, NodeKind, Yaml};
 
 /// What a file is to the project.
@@ -247,26 +248,6 @@ impl Model {
             .map(|&i| &self.services[i])
     }
 }
-
-// ---- !reset / !override ----
-// NOTE: stand-in for `compose::values::{is_reset, is_override}` (branch i12-compat); swap these
-// two for theirs when it lands.
-
-fn tag_is(y: &Yaml, id: NodeId, tag: &str) -> bool {
-    y.node(id).tag.as_deref() == Some(tag) || y.node(y.resolve(id)).tag.as_deref() == Some(tag)
-}
-
-/// Whether the node is tagged `!reset` (drops what earlier definitions set).
-pub fn is_reset(y: &Yaml, id: NodeId) -> bool {
-    tag_is(y, id, "!reset")
-}
-
-/// Whether the node is tagged `!override` (replaces earlier definitions without merging).
-pub fn is_override(y: &Yaml, id: NodeId) -> bool {
-    tag_is(y, id, "!override")
-}
-
-// ---- end stand-in ----
 
 /// The entries of mapping `map` with `<<` merge keys resolved: own entries first, then those of
 /// merged mappings not already present (priority order). (key, key node, value node, shared).

@@ -320,6 +320,136 @@ impl PortSpec {
     }
 }
 
+/// A short mapping with interpolation, judged as Compose reads it (see [`judge_interpolated`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Judged {
+    /// The mapping after interpolation (the operator's `.env`, else the defaults).
+    pub evaluated: String,
+    /// Its exposure.
+    pub exposure: Exposure,
+    /// When public: the raw text rebound to loopback, keeping every `${…}` (a prefix for
+    /// `${PORT:-8080}:80`, inside the default for `${SQL_PORT:-0.0.0.0:13306}:3306`).
+    pub rebind: Option<String>,
+    /// When public and no rebind is correct: why.
+    pub reason: Option<String>,
+}
+
+/// Judge a short mapping `raw` that uses interpolation by what Compose would publish: evaluate
+/// it with `env` (else its defaults). `None` when `raw` has no variable, or a variable has
+/// neither a value nor a default (then only the raw text can be judged).
+///
+/// A variable whose value spans several fields (`"${SQL_PORT:-127.0.0.1:13306}:3306"`) is
+/// judged by its value: already loopback means nothing to do; a public default is rebound
+/// inside the default; a public value from `env` is reported (the edit belongs in `.env`).
+pub fn judge_interpolated(raw: &str, env: &super::interp::Env) -> Option<Judged> {
+    use super::interp::{self, Op, Piece};
+    if !interp::has_variables(raw) {
+        return None;
+    }
+    let evaluated = interp::evaluate(raw, env).ok()?.known()?.to_string();
+    let espec = parse_short(&evaluated).ok()?;
+    let exposure = espec.exposure();
+    let mut judged = Judged {
+        evaluated: evaluated.clone(),
+        exposure,
+        rebind: None,
+        reason: None,
+    };
+    if exposure != Exposure::AllInterfaces {
+        return Some(judged);
+    }
+    let rspec = parse_short(raw).ok();
+    // Same shape and a literal (or absent) host IP: the plain prefix/replace is right.
+    if let Some(r) = &rspec {
+        let same_shape = r.host_ip_range.is_some() == espec.host_ip_range.is_some()
+            && r.published_range.is_some() == espec.published_range.is_some();
+        let host_literal = r
+            .host_ip_range
+            .as_ref()
+            .is_none_or(|h| !raw[h.clone()].contains('$'));
+        // The prefix is right only if the defaults read with the same shape too (a `.env`
+        // value `13306` for `${SQL_PORT:-127.0.0.1:13306}` must not get a second host IP).
+        let defaults_same = super::interp::evaluate(raw, &super::interp::Env::empty())
+            .ok()
+            .and_then(|e| e.known().map(str::to_string))
+            .and_then(|d| parse_short(&d).ok())
+            .is_none_or(|d| {
+                d.host_ip_range.is_some() == espec.host_ip_range.is_some()
+                    && d.published_range.is_some() == espec.published_range.is_some()
+            });
+        if same_shape && host_literal && defaults_same && r.exposure() != Exposure::Interpolated {
+            judged.rebind = r.to_loopback(raw);
+            return Some(judged);
+        }
+    }
+    // A variable supplies the host IP: rebind inside the default it takes.
+    let pieces = interp::parse(raw).ok()?;
+    let mut set_var: Option<(String, String)> = None;
+    for p in &pieces {
+        let Piece::Var { name, op, arg, .. } = p else {
+            continue;
+        };
+        let Op::Default { colon } = *op else {
+            continue;
+        };
+        let value = env.get(name);
+        let uses_default = value.is_none() || (colon && value.is_some_and(str::is_empty));
+        if !uses_default {
+            if set_var.is_none() {
+                set_var = Some((name.clone(), value.unwrap_or_default().to_string()));
+            }
+            continue;
+        }
+        let default = &raw[arg.clone()];
+        let Some(new_default) = rebind_host(default) else {
+            continue;
+        };
+        let candidate = format!("{}{}{}", &raw[..arg.start], new_default, &raw[arg.end..]);
+        let ok = interp::evaluate(&candidate, env)
+            .ok()
+            .and_then(|e| e.known().map(str::to_string))
+            .and_then(|e| parse_short(&e).ok())
+            .is_some_and(|c| {
+                c.exposure() == Exposure::Loopback
+                    && c.published == espec.published
+                    && c.target == espec.target
+                    && c.protocol == espec.protocol
+            });
+        if ok {
+            judged.rebind = Some(candidate);
+            return Some(judged);
+        }
+    }
+    judged.reason = Some(match set_var {
+        Some((name, v)) => format!(
+            "`{name}` is set in .env to `{v}`, so it reads as `{evaluated}` (all interfaces); bind it to 127.0.0.1 in .env"
+        ),
+        None => format!(
+            "it reads as `{evaluated}`; no single edit inside the interpolation binds it to loopback: write the host IP yourself"
+        ),
+    });
+    Some(judged)
+}
+
+/// `ip:port` or a bare IP with its host part replaced by loopback (`[::1]` for IPv6);
+/// `None` when `text` has no host part to replace.
+fn rebind_host(text: &str) -> Option<String> {
+    if text.contains('$') {
+        return None;
+    }
+    if let Ok(ip) = strip_brackets(text).unwrap_or(text).parse::<IpAddr>() {
+        return Some(if ip.is_ipv6() { "[::1]" } else { "127.0.0.1" }.to_string());
+    }
+    let (host, port) = text.rsplit_once(':')?;
+    let rep = match HostIp::classify(host).ok()? {
+        None => "127.0.0.1",
+        Some(ip @ (HostIp::Any(_) | HostIp::Specific(_))) if ip.is_ipv6() => "[::1]",
+        Some(HostIp::Any(_) | HostIp::Specific(_)) => "127.0.0.1",
+        Some(_) => return None,
+    };
+    Some(format!("{rep}:{port}"))
+}
+
 /// Exposure of a long-syntax port (`ports: - target: 80 host_ip: ...`).
 ///
 /// `None` or an empty string means all interfaces. Text containing `$` is
@@ -933,5 +1063,39 @@ mod tests {
         let s = "${A:-${B}}:x";
         let m = top_level_mask(s).expect("mask");
         assert_eq!(positions(s, &m, b':'), vec![10]);
+    }
+
+    #[test]
+    fn interpolated_defaults_are_judged() {
+        use crate::compose::interp::Env;
+        let none = Env::empty();
+        // mailcow: the default is already loopback.
+        let j = judge_interpolated("${SQL_PORT:-127.0.0.1:13306}:3306", &none).expect("judged");
+        assert_eq!(j.exposure, Exposure::Loopback);
+        assert_eq!(j.rebind, None);
+        // A public default is rebound inside the default.
+        let j = judge_interpolated("${SQL_PORT:-0.0.0.0:13306}:3306", &none).expect("judged");
+        assert_eq!(j.exposure, Exposure::AllInterfaces);
+        assert_eq!(
+            j.rebind.as_deref(),
+            Some("${SQL_PORT:-127.0.0.1:13306}:3306")
+        );
+        let j = judge_interpolated("${BIND:-0.0.0.0}:80:80", &none).expect("judged");
+        assert_eq!(j.rebind.as_deref(), Some("${BIND:-127.0.0.1}:80:80"));
+        // The variable holds only the published port: prefix the host IP.
+        let j = judge_interpolated("${PORT:-8080}:80", &none).expect("judged");
+        assert_eq!(j.rebind.as_deref(), Some("127.0.0.1:${PORT:-8080}:80"));
+        // `.env` decides when it sets the variable.
+        let env = Env::from_pairs([("SQL_PORT", "13306")]);
+        let j = judge_interpolated("${SQL_PORT:-127.0.0.1:13306}:3306", &env).expect("judged");
+        assert_eq!(j.exposure, Exposure::AllInterfaces);
+        assert_eq!(j.rebind, None);
+        assert!(j.reason.is_some());
+        let env = Env::from_pairs([("SQL_PORT", "127.0.0.1:13306")]);
+        let j = judge_interpolated("${SQL_PORT:-13306}:3306", &env).expect("judged");
+        assert_eq!(j.exposure, Exposure::Loopback);
+        // No default, no value: not judged here.
+        assert_eq!(judge_interpolated("${HTTP_PORT}", &none), None);
+        assert_eq!(judge_interpolated("8080:80", &none), None);
     }
 }

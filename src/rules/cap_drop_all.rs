@@ -6,7 +6,7 @@ use super::merged::{self, MergedEdit};
 use super::{Ctx, Finding, Rule, RuleMeta, Severity};
 use crate::compose::merge::MergedService;
 use crate::compose::Service;
-use crate::yaml::{Applicability, Yaml};
+use crate::yaml::Applicability;
 
 /// The rule.
 pub struct CapDropAll;
@@ -37,6 +37,7 @@ NET_BIND_SERVICE; tools using raw sockets (ping, Scapy) need NET_RAW. Start the 
 its log for `Operation not permitted`, and add exactly that capability with \
 `[services.NAME] cap-add`.",
     applicability: Applicability::Review,
+    severity: Severity::Medium,
     options: "[rules.cap-drop-all]\nenabled = true\nimage-table = true   # add back the built-in \
 table's capabilities for known images\n\n[services.NAME]\ncap-add = [\"CHOWN\", \"SETUID\"]   # \
 what this service gets back (replaces the table)\n\n[images.\"openbmp/postgres\"]\ncap-add = \
@@ -92,20 +93,15 @@ pub fn same_cap(a: &str, b: &str) -> bool {
     hardening::norm_cap(a) == hardening::norm_cap(b)
 }
 
-/// Whether a scalar reads as `true`.
-pub fn is_true(v: &str) -> bool {
-    matches!(v.trim(), "true" | "True" | "TRUE")
+/// Whether the service's effective `privileged` is true.
+/// (`yes`, `on`, `"true"`, `${P:-yes}`… as compose-go reads a boolean; `!reset` is absent).
+pub fn is_privileged(ctx: &Ctx<'_>, svc: &Service) -> bool {
+    ctx.is_true(svc, "privileged")
 }
 
-/// Whether the service's effective `privileged` is true (one file's view).
-pub fn is_privileged(y: &Yaml, svc: &Service) -> bool {
-    svc.scalar(y, "privileged").is_some_and(is_true)
-}
-
-/// Whether the merged service's `privileged` is true.
+/// Whether the merged service's `privileged` is true (as compose-go reads a boolean).
 pub fn is_privileged_merged(ctx: &Ctx<'_>, ms: &MergedService) -> bool {
-    ctx.scalar(ms, "privileged")
-        .is_some_and(|(v, _)| is_true(v))
+    ctx.is_true_in(ms, "privileged").is_some()
 }
 
 /// Plan `cap_drop: [ALL]` plus `cap_add: caps` on `edit`; returns the capabilities added.
@@ -180,7 +176,10 @@ see `compose-harden explain privileged`"
                 out.push(finding);
                 continue;
             }
-            if ctx.inherits_from(ms, ID).is_some() {
+            if ctx
+                .inherits_from(ms, ID, &["cap_drop", "cap_add"])
+                .is_some()
+            {
                 // The service it extends gets the fix, and Compose merges it into this one.
                 continue;
             }

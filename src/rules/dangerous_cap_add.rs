@@ -46,6 +46,7 @@ accept it with a reason: `[services.traffic-gen] accept-cap-add = { NET_ADMIN = 
 replays BMP into the lab network\" }`; it is then reported as `info` with that reason.",
     breaks: "Nothing (report only).",
     applicability: Applicability::Review,
+    severity: Severity::High,
     options: "[rules.dangerous-cap-add]\nenabled = true\n\n[services.NAME]\naccept-cap-add = { \
 NET_ADMIN = \"why this service needs it\" }",
     before: "services:\n  app:\n    cap_add:\n      - SYS_ADMIN",

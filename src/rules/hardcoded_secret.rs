@@ -42,6 +42,7 @@ init-only variables (`POSTGRES_PASSWORD`, `DOCKER_INFLUXDB_INIT_*`, …) do not 
 existing database: `env` and `diff` print the rotation steps. Different keys that held the \
 same literal get different values unless a `link` group joins them (`check` reports them).",
     applicability: Applicability::Review,
+    severity: Severity::High,
     options: "[rules.hardcoded-secret]\nenabled = true\nextra-keys = [\"PIN\", \"*_AUTH\"]     # more credential key patterns\n\
 ignore-keys = [\"BUILD_TOKEN\"]          # keys never reported\n\
 ignore-values = [\"dev-only\"]           # reported, never fixed\n\

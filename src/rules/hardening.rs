@@ -3,7 +3,7 @@
 //! table, capability and image-name normalisation, and [`ServiceEdit`], which plans the edits
 //! that give one service new keys or list items without ever touching a shared anchor.
 
-use crate::compose::{Origin, Service};
+use crate::compose::{values, Origin, Service};
 use crate::yaml::{ops, render, Change, Edit, NewNode, NodeKind, Value, Yaml};
 
 /// What the built-in table knows about an image family.
@@ -136,19 +136,26 @@ pub fn listens_low(y: &Yaml, svc: &Service) -> bool {
     for key in ["ports", "expose"] {
         let Some(s) = svc.get(y, key) else { continue };
         for &it in y.items(s.resolved).unwrap_or(&[]) {
-            let it = y.resolve(it);
-            if let Some(t) = y.scalar(it) {
-                // `[ip:][host:]container[/proto]`, ranges `a-b`.
-                let c = t.rsplit(':').next().unwrap_or(t);
-                let c = c.split('/').next().unwrap_or(c);
-                let c = c.split('-').next().unwrap_or(c);
-                ports.push(c.trim().parse::<u32>().ok());
-            } else if let Some(t) = y.get(it, "target").and_then(|n| y.scalar(y.resolve(n))) {
-                ports.push(t.trim().parse::<u32>().ok());
-            }
+            ports.extend(container_port(y, y.resolve(it)));
         }
     }
     ports.is_empty() || ports.iter().any(|p| p.is_none_or(|p| p < 1024))
+}
+
+/// The container port of a `ports:`/`expose:` item (`[ip:][host:]container[/proto]`, the
+/// first of a range, or a long item's `target`): `Some(None)` when it is not a number,
+/// `None` when the item has none.
+pub fn container_port(y: &Yaml, it: crate::yaml::NodeId) -> Option<Option<u32>> {
+    if let Some(t) = y.scalar(it) {
+        let c = t.rsplit(':').next().unwrap_or(t);
+        let c = c.split('/').next().unwrap_or(c);
+        let c = c.split('-').next().unwrap_or(c);
+        Some(c.trim().parse::<u32>().ok())
+    } else {
+        y.get(it, "target")
+            .and_then(|n| y.scalar(y.resolve(n)))
+            .map(|t| t.trim().parse::<u32>().ok())
+    }
 }
 
 /// Whether the file writes short lists (`cap_add`, `security_opt`, `tmpfs`, …) in flow style
@@ -179,24 +186,16 @@ pub fn prefers_flow(y: &Yaml, services: &[Service]) -> bool {
     flow > block
 }
 
-/// A list value to write: flow text as a raw scalar when the file prefers flow lists (the
-/// declared value is still the sequence), else a block sequence.
+/// A list value to write: `[a, b]` when the file prefers flow lists, else a block sequence.
 pub fn list_node(items: &[String], flow: bool) -> (NewNode, Value) {
-    let seq = NewNode::Seq(items.iter().map(|s| NewNode::Str(s.clone())).collect());
-    let value = seq.value();
-    if flow {
-        let text = format!(
-            "[{}]",
-            items
-                .iter()
-                .map(|s| render::auto(s, true))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        (NewNode::Raw(text), value)
+    let nodes = items.iter().map(|s| NewNode::Str(s.clone())).collect();
+    let node = if flow {
+        NewNode::FlowSeq(nodes)
     } else {
-        (seq, value)
-    }
+        NewNode::Seq(nodes)
+    };
+    let value = node.value();
+    (node, value)
 }
 
 /// Edits to one service, planned step by step and turned into one fix's edits and changes.
@@ -239,6 +238,10 @@ impl<'a> ServiceEdit<'a> {
         let Some(s) = self.svc.get(y, key) else {
             return Ok(None);
         };
+        if values::is_reset(y, s.value) {
+            // `key: !reset …`: Compose reads the key as absent.
+            return Ok(None);
+        }
         if y.is_null(s.resolved) {
             return Err(format!("`{key}` is empty (null)"));
         }
@@ -281,6 +284,11 @@ impl<'a> ServiceEdit<'a> {
                 let (node, value) = list_node(&missing, self.flow);
                 self.new_keys.push((key.to_string(), node, value));
             }
+            Some(s) if values::is_reset(y, s.value) => {
+                let (e, v) = replace_reset(y, &s, key, &missing)?;
+                self.edits.push(e);
+                self.changes.push(Change::Set(self.svc.path.key(key), v));
+            }
             Some(s) if s.is_local() => {
                 let items: Vec<NewNode> = missing.iter().map(|m| NewNode::Str(m.clone())).collect();
                 let edit = ops::append_items(y, s.resolved, &items)
@@ -314,6 +322,17 @@ impl<'a> ServiceEdit<'a> {
         let y = self.y;
         let node = NewNode::Raw(raw.to_string());
         match self.svc.get(y, key) {
+            Some(s) if s.origin == Origin::Own && values::is_reset(y, s.value) => {
+                // `key: !reset …` reads as absent: write the value in its place.
+                if !s.is_local() {
+                    return Err(format!("`{key}` is an alias; no automatic fix"));
+                }
+                let e = ops::replace_node(y, s.value, raw)
+                    .map_err(|w| format!("cannot rewrite `{key}`: {w}"))?;
+                self.edits.push(e);
+                self.changes
+                    .push(Change::Set(self.svc.path.key(key), node.value()));
+            }
             Some(s) if s.origin == Origin::Own => {
                 if !s.is_local() {
                     return Err(format!("`{key}` is an alias; no automatic fix"));
@@ -395,6 +414,36 @@ pub fn replace_raw(
     }
 }
 
+/// Replace a `key: !reset …` list (Compose reads it as absent) with `!override [items]`: the
+/// items replace whatever another file or an `extends:` base gives the key, which is what the
+/// `!reset` asked for. A `!reset` merged from an anchor is refused: Compose drops the key
+/// whatever the service writes.
+pub fn replace_reset(
+    y: &Yaml,
+    s: &crate::compose::Setting,
+    key: &str,
+    items: &[String],
+) -> Result<(Edit, Value), String> {
+    if s.origin != Origin::Own || !s.is_local() {
+        return Err(format!(
+            "`{key}: !reset` comes from a merged anchor or an alias: Compose drops the key whatever the service sets; remove the `!reset` there"
+        ));
+    }
+    let (_, mut value) = list_node(items, true);
+    let text = format!(
+        "!override [{}]",
+        items
+            .iter()
+            .map(|i| render::auto(i, true))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    value.tag = Some("!override".into());
+    let edit =
+        ops::replace_node(y, s.value, &text).map_err(|w| format!("cannot rewrite `{key}`: {w}"))?;
+    Ok((edit, value))
+}
+
 /// Insert `keys` (in order) as the last entries of mapping `map` at `path`, as one edit.
 pub fn insert_keys(
     y: &Yaml,
@@ -427,50 +476,74 @@ pub struct BindMount {
 
 /// The bind mounts of `svc` (short `src:dst[:opts]` items whose source is a path, and long
 /// items with `type: bind`).
-pub fn bind_mounts(y: &Yaml, svc: &Service) -> Vec<BindMount> {
-    let mut out = Vec::new();
+/// Interpolation is read as Compose reads it (`env`, else the defaults), so
+/// `${SOCK:-/var/run/docker.sock}:/var/run/docker.sock` mounts the socket.
+pub fn bind_mounts(y: &Yaml, svc: &Service, env: &crate::compose::interp::Env) -> Vec<BindMount> {
     let Some(s) = svc.get(y, "volumes") else {
-        return out;
+        return Vec::new();
     };
-    for &it in y.items(s.resolved).unwrap_or(&[]) {
-        let it = y.resolve(it);
-        if let Some(t) = y.scalar(it) {
-            let parts: Vec<&str> = t.split(':').collect();
-            if parts.len() < 2 {
-                continue;
-            }
-            let src = parts[0].trim();
-            if !(src.starts_with('/')
-                || src.starts_with('.')
-                || src.starts_with('~')
-                || src.starts_with('$'))
-            {
-                continue;
-            }
-            let ro = parts
-                .get(2)
-                .is_some_and(|o| o.split(',').any(|o| o.trim() == "ro"));
-            out.push(BindMount {
-                node: it,
-                source: src.to_string(),
-                target: parts[1].trim().to_string(),
-                read_only: ro,
-            });
-        } else if y.entries(it).is_some() {
-            let get = |k: &str| y.get(it, k).and_then(|n| y.scalar(y.resolve(n)));
-            if get("type") != Some("bind") {
-                continue;
-            }
-            let Some(src) = get("source") else { continue };
-            out.push(BindMount {
-                node: it,
-                source: src.to_string(),
-                target: get("target").unwrap_or("").to_string(),
-                read_only: get("read_only").is_some_and(|v| v == "true"),
-            });
-        }
+    if values::is_reset(y, s.value) {
+        return Vec::new();
     }
-    out
+    y.items(s.resolved)
+        .unwrap_or(&[])
+        .iter()
+        .filter_map(|&it| bind_mount(y, y.resolve(it), env))
+        .collect()
+}
+
+/// The bind mount volume item `it` (aliases followed) describes, if it is one: a short
+/// `src:dst[:opts]` item whose source is a path, or a long item with `type: bind`.
+/// Interpolation is read as Compose reads it (`env`, else the defaults).
+pub fn bind_mount(
+    y: &Yaml,
+    it: crate::yaml::NodeId,
+    env: &crate::compose::interp::Env,
+) -> Option<BindMount> {
+    if let Some(raw) = y.scalar(it) {
+        let evaluated = crate::compose::interp::evaluate(raw, env)
+            .ok()
+            .and_then(|e| e.known().map(str::to_string));
+        let t = evaluated.as_deref().unwrap_or(raw);
+        let parts: Vec<&str> = t.split(':').collect();
+        if parts.len() < 2 {
+            return None;
+        }
+        let src = parts[0].trim();
+        if !(src.starts_with('/')
+            || src.starts_with('.')
+            || src.starts_with('~')
+            || src.starts_with('$'))
+        {
+            return None;
+        }
+        let ro = parts
+            .get(2)
+            .is_some_and(|o| o.split(',').any(|o| o.trim() == "ro"));
+        Some(BindMount {
+            node: it,
+            source: src.to_string(),
+            target: parts[1].trim().to_string(),
+            read_only: ro,
+        })
+    } else if y.entries(it).is_some() {
+        let get = |k: &str| {
+            y.get(it, k)
+                .and_then(|n| crate::compose::values::string(y, n, env))
+        };
+        if get("type").as_deref() != Some("bind") {
+            return None;
+        }
+        let src = get("source")?;
+        Some(BindMount {
+            node: it,
+            source: src,
+            target: get("target").unwrap_or_default(),
+            read_only: get("read_only").is_some_and(|v| values::parse_bool(v.trim()) == Some(true)),
+        })
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]

@@ -25,6 +25,7 @@ For `pid: host` (monitoring agents), prefer the agent's container-aware mode. To
 knowingly: `[services.NAME] ignore = [\"host-namespace\"]`.",
     breaks: "Nothing (report only).",
     applicability: Applicability::Review,
+    severity: Severity::High,
     options: "[rules.host-namespace]\nenabled = true\n\n[services.NAME]\nignore = [\"host-namespace\"]",
     before: "services:\n  app:\n    network_mode: host",
     after: "services:\n  app:\n    ports:\n      - \"127.0.0.1:8080:8080\"",
@@ -45,7 +46,8 @@ impl Rule for HostNamespace {
                 let Some(e) = ctx.entry(svc, key) else {
                     continue;
                 };
-                let Some((v, src)) = ctx.scalar(svc, key) else {
+                // Interpolated values (`${NET:-host}`) are judged as Compose reads them.
+                let Some((v, src)) = ctx.string_in(svc, key) else {
                     continue;
                 };
                 if v.trim() != "host" || !ctx.reports(svc, src, ID) {

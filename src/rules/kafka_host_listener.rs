@@ -50,6 +50,7 @@ If a PLAINTEXT listener stays published beyond the host, use SASL_SSL on it: \
 hosts) lose access to the broker. Services in the stack that use the internal listener are not \
 affected.",
     applicability: Applicability::Review,
+    severity: Severity::High,
     options: "[rules.kafka-host-listener]\nenabled = true\naction = \"drop\"   # drop | loopback | keep",
     before: "  kafka:\n    ports:\n      - \"9092:9092\"\n    environment:\n      \
 KAFKA_ADVERTISED_LISTENERS: PLAINTEXT://kafka:29092,PLAINTEXT_HOST://localhost:9092\n      \

@@ -145,10 +145,15 @@ impl<'c, 'a> MergedEdit<'c, 'a> {
                     home
                 }
             }
-            None => {
-                self.check_not_reset(key)?;
-                home
-            }
+            // Dropped with `!reset` in an own definition at or after the home one: that
+            // definition's list is replaced with `!override [items]`.
+            None => match self.ms.map.reset_of(key) {
+                Some(r) if r.layer >= home && self.ms.layers[r.layer].own => r.layer,
+                _ => {
+                    self.check_not_reset(key)?;
+                    home
+                }
+            },
         };
         self.part(target)?.ensure_items(key, &missing, same)?;
         Ok(missing)
@@ -171,15 +176,12 @@ impl<'c, 'a> MergedEdit<'c, 'a> {
 
     /// The layers whose definitions make the merged flag `key` true (those after its last
     /// non-true definition), each with whether this rule may edit it.
-    pub fn flag_defs(&self, key: &str, is_true: fn(&str) -> bool) -> Vec<(Def, Reach)> {
+    pub fn flag_defs(&self, key: &str) -> Vec<(Def, Reach)> {
         let Some(e) = self.ms.map.get(key) else {
             return Vec::new();
         };
         let true_at = |d: &Def| {
-            self.ctx
-                .yaml(d.src.file)
-                .scalar(d.src.node)
-                .is_some_and(is_true)
+            crate::compose::values::is_true(self.ctx.yaml(d.src.file), d.src.node, &self.ctx.env)
         };
         let start = e
             .defs
@@ -196,8 +198,8 @@ impl<'c, 'a> MergedEdit<'c, 'a> {
     /// it is (one merged from an anchor gets a local `key: false`); a definition this rule may
     /// not edit (a base other services extend) is overridden with `key: false` in the home
     /// definition. Definitions another project service owns are left to its own fix.
-    pub fn unset_flag(&mut self, key: &str, is_true: fn(&str) -> bool) -> Result<(), String> {
-        let defs = self.flag_defs(key, is_true);
+    pub fn unset_flag(&mut self, key: &str) -> Result<(), String> {
+        let defs = self.flag_defs(key);
         let home = self.ms.home;
         let override_home = defs.iter().any(|(_, r)| matches!(r, Reach::Refused(_)));
         let mut done_home = false;
@@ -305,22 +307,11 @@ pub fn fix_from_parts(
 /// port at all (so it keeps its image default, e.g. nginx on 80), over its merged `ports` and
 /// `expose`.
 pub fn listens_low(ctx: &Ctx<'_>, ms: &MergedService) -> bool {
-    let mut ports = Vec::new();
-    for key in ["ports", "expose"] {
-        for it in ctx.items(ms, key) {
-            let y = ctx.yaml(it.src.file);
-            let n = it.src.node;
-            if let Some(t) = y.scalar(n) {
-                // `[ip:][host:]container[/proto]`, ranges `a-b`.
-                let c = t.rsplit(':').next().unwrap_or(t);
-                let c = c.split('/').next().unwrap_or(c);
-                let c = c.split('-').next().unwrap_or(c);
-                ports.push(c.trim().parse::<u32>().ok());
-            } else if let Some(t) = y.get(n, "target").and_then(|v| y.scalar(v)) {
-                ports.push(t.trim().parse::<u32>().ok());
-            }
-        }
-    }
+    let ports: Vec<Option<u32>> = ["ports", "expose"]
+        .iter()
+        .flat_map(|key| ctx.items(ms, key))
+        .filter_map(|it| super::hardening::container_port(ctx.yaml(it.src.file), it.src.node))
+        .collect();
     ports.is_empty() || ports.iter().any(|p| p.is_none_or(|p| p < 1024))
 }
 
@@ -329,7 +320,7 @@ pub fn listens_low(ctx: &Ctx<'_>, ms: &MergedService) -> bool {
 pub struct BindMount {
     /// The volume item (file and node).
     pub src: crate::compose::merge::Src,
-    /// Host path as written.
+    /// Host path as Compose reads it.
     pub source: String,
     /// Container path.
     pub target: String,
@@ -337,48 +328,19 @@ pub struct BindMount {
     pub read_only: bool,
 }
 
-/// The bind mounts of `ms` (short `src:dst[:opts]` items whose source is a path, and long items
-/// with `type: bind`), over its merged `volumes`.
+/// The bind mounts of `ms` over its merged `volumes` (as [`hardening::bind_mount`] reads each
+/// item, interpolated with [`Ctx::env`]).
 pub fn bind_mounts(ctx: &Ctx<'_>, ms: &MergedService) -> Vec<BindMount> {
-    let mut out = Vec::new();
-    for it in ctx.items(ms, "volumes") {
-        let y = ctx.yaml(it.src.file);
-        let n = it.src.node;
-        if let Some(t) = y.scalar(n) {
-            let parts: Vec<&str> = t.split(':').collect();
-            if parts.len() < 2 {
-                continue;
-            }
-            let src = parts[0].trim();
-            if !(src.starts_with('/')
-                || src.starts_with('.')
-                || src.starts_with('~')
-                || src.starts_with('$'))
-            {
-                continue;
-            }
-            let ro = parts
-                .get(2)
-                .is_some_and(|o| o.split(',').any(|o| o.trim() == "ro"));
-            out.push(BindMount {
+    ctx.items(ms, "volumes")
+        .iter()
+        .filter_map(|it| {
+            let m = super::hardening::bind_mount(ctx.yaml(it.src.file), it.src.node, &ctx.env)?;
+            Some(BindMount {
                 src: it.src,
-                source: src.to_string(),
-                target: parts[1].trim().to_string(),
-                read_only: ro,
-            });
-        } else if y.entries(n).is_some() {
-            let get = |k: &str| y.get(n, k).and_then(|v| y.scalar(v));
-            if get("type") != Some("bind") {
-                continue;
-            }
-            let Some(src) = get("source") else { continue };
-            out.push(BindMount {
-                src: it.src,
-                source: src.to_string(),
-                target: get("target").unwrap_or("").to_string(),
-                read_only: get("read_only").is_some_and(|v| v == "true"),
-            });
-        }
-    }
-    out
+                source: m.source,
+                target: m.target,
+                read_only: m.read_only,
+            })
+        })
+        .collect()
 }

@@ -8,38 +8,112 @@ use crate::yaml::{Applicability, Fix, Yaml};
 
 pub mod cap_drop_all;
 pub mod dangerous_cap_add;
+pub mod dev_root_token;
 pub mod docker_socket;
+pub mod env_entries;
 pub mod hardcoded_secret;
 pub mod hardening;
 pub mod host_namespace;
 pub mod kafka_host_listener;
+pub mod logging_limits;
 pub mod merged;
+pub mod network_graph;
+pub mod network_segmentation;
 pub mod no_new_privileges;
+pub mod non_root_user;
+pub mod postgres_trust_auth;
 pub mod privileged;
 pub mod project_file;
 pub mod public_port;
 pub mod read_only_rootfs;
 pub mod resource_limits;
+pub mod restart_policy;
 pub mod sensitive_mount;
+pub mod socket_proxy;
 pub mod unconfined;
 pub mod unpinned_image;
 
-/// How serious a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+/// How serious a finding is: `critical`, `high`, `medium`, `low` or `info`.
+///
+/// Each rule declares its level in [`RuleMeta::severity`] (the single source). A rule pushes
+/// [`Severity::Warning`] ("this rule's level") or [`Severity::Info`] (worth knowing, left as is
+/// on purpose, e.g. a port the profile keeps public); the engine resolves `Warning` to the
+/// rule's level after the rules run, so reports only ever see the five real levels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Severity {
-    /// Worth knowing; left as is on purpose (e.g. a port the profile keeps public).
+    /// Worth knowing; left as is on purpose (kept or accepted by the profile). Never fails a run.
     Info,
-    /// A hardening gap.
-    Warning,
+    /// Defence in depth with little direct exposure (resource limits, writable root filesystem).
+    Low,
+    /// A hardening gap an attacker inside a container, or on the network, can use.
+    Medium,
+    /// Direct exposure: credentials in the file, unauthenticated services reachable from outside,
+    /// weakened isolation.
+    High,
+    /// The container is as good as root on the host (`privileged`, runtime socket).
+    Critical,
+    /// "The rule's own level" (what [`Severity::Warning`] stands for); resolved by the engine.
+    #[doc(hidden)]
+    RuleDefault,
 }
 
 impl Severity {
-    /// `info` or `warning`.
+    /// A hardening gap at the rule's declared level ([`RuleMeta::severity`]).
+    #[allow(non_upper_case_globals)]
+    pub const Warning: Severity = Severity::RuleDefault;
+
+    /// The real levels, most serious first.
+    pub const LEVELS: [Severity; 5] = [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+        Severity::Info,
+    ];
+
+    /// `critical`, `high`, `medium`, `low`, `info` (`warning` for an unresolved level).
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::Info => "info",
-            Severity::Warning => "warning",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+            Severity::RuleDefault => "warning",
         }
+    }
+
+    /// The level named `s` (as `as_str` writes it).
+    pub fn parse(s: &str) -> Option<Severity> {
+        Severity::LEVELS.into_iter().find(|l| l.as_str() == s)
+    }
+
+    /// 0 (info) to 4 (critical); an unresolved level counts as medium.
+    pub fn rank(self) -> u8 {
+        match self {
+            Severity::Info => 0,
+            Severity::Low => 1,
+            Severity::Medium | Severity::RuleDefault => 2,
+            Severity::High => 3,
+            Severity::Critical => 4,
+        }
+    }
+
+    /// This level, with "the rule's level" replaced by `rule`'s declared one.
+    pub fn resolve(self, rule: Severity) -> Severity {
+        match self {
+            Severity::RuleDefault => rule,
+            s => s,
+        }
+    }
+}
+
+/// Give every finding that carries "the rule's level" ([`Severity::Warning`]) its rule's
+/// declared severity.
+pub fn resolve_severities(findings: &mut [Finding]) {
+    for f in findings {
+        let declared = by_id(f.rule).map_or(Severity::Medium, |r| r.meta().severity);
+        f.severity = f.severity.resolve(declared);
     }
 }
 
@@ -58,6 +132,9 @@ pub struct RuleMeta {
     pub breaks: &'static str,
     /// The fix's applicability.
     pub applicability: Applicability,
+    /// The level of the rule's findings (a finding may still say `Info` when the profile keeps
+    /// what it reports on purpose).
+    pub severity: Severity,
     /// Profile options of the rule.
     pub options: &'static str,
     /// Example before the fix.
@@ -108,6 +185,8 @@ pub struct Ctx<'a> {
     shared: Option<&'a Model>,
     /// The merged model of a one-file view, built on first use.
     own: std::cell::OnceCell<Model>,
+    /// Variables for reading interpolated values (the operator's `.env`; empty: defaults).
+    pub env: crate::compose::interp::Env,
     /// Per file: whether it prefers flow lists (computed once, on first use).
     flow: Vec<std::cell::OnceCell<bool>>,
 }
@@ -132,6 +211,7 @@ impl<'a> Ctx<'a> {
             compose,
             profile,
             file: 0,
+            env: crate::compose::interp::Env::empty(),
             flow: vec![std::cell::OnceCell::new()],
             files: vec![Source::single(y, compose, "")],
             shared: None,
@@ -146,11 +226,32 @@ impl<'a> Ctx<'a> {
             compose: files[0].compose,
             profile,
             file: 0,
+            env: crate::compose::interp::Env::empty(),
             flow: files.iter().map(|_| std::cell::OnceCell::new()).collect(),
             files,
             shared: Some(model),
             own: std::cell::OnceCell::new(),
         }
+    }
+
+    /// The same view, reading interpolated values with `env` (the operator's `.env`).
+    pub fn with_env(mut self, env: crate::compose::interp::Env) -> Self {
+        self.env = env;
+        self
+    }
+
+    /// Whether boolean field `key` of `svc` (of `y`) reads as true, as compose-go reads it
+    /// (YAML 1.1 spellings, quoted or not, interpolated with [`Ctx::env`]; `!reset` is absent).
+    pub fn is_true(&self, svc: &Service, key: &str) -> bool {
+        svc.get(self.y, key)
+            .is_some_and(|s| crate::compose::values::is_true(self.y, s.value, &self.env))
+    }
+
+    /// The string value of `key` of `svc` (of `y`) as Compose reads it (interpolated with
+    /// [`Ctx::env`]); `None` when absent, `!reset`, not a scalar or not known.
+    pub fn string(&self, svc: &Service, key: &str) -> Option<String> {
+        svc.get(self.y, key)
+            .and_then(|s| crate::compose::values::string(self.y, s.value, &self.env))
     }
 
     /// The project's services with every definition merged, as Docker Compose merges them
@@ -171,6 +272,7 @@ impl<'a> Ctx<'a> {
             compose: self.files[file].compose,
             profile: self.profile,
             file,
+            env: self.env.clone(),
             flow: self
                 .files
                 .iter()
@@ -323,6 +425,19 @@ impl<'a> Ctx<'a> {
         crate::compose::merge::item_text(self.yaml(item.src.file), item)
     }
 
+    /// Whether the merged boolean `key` of `ms` reads as true, as compose-go reads it (YAML 1.1
+    /// spellings, interpolated with [`Ctx::env`]), and the node that supplies it.
+    pub fn is_true_in(&self, ms: &MergedService, key: &str) -> Option<Src> {
+        let src = ms.map.get(key)?.value.scalar()?;
+        crate::compose::values::is_true(self.yaml(src.file), src.node, &self.env).then_some(src)
+    }
+
+    /// The merged string `key` of `ms` as Compose reads it (interpolated with [`Ctx::env`]).
+    pub fn string_in(&self, ms: &MergedService, key: &str) -> Option<(String, Src)> {
+        let src = ms.map.get(key)?.value.scalar()?;
+        crate::compose::values::string(self.yaml(src.file), src.node, &self.env).map(|v| (v, src))
+    }
+
     /// The image of `ms` and where it is set.
     pub fn image(&self, ms: &MergedService) -> Option<(&'a str, Src)> {
         self.scalar(ms, "image")
@@ -390,16 +505,30 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// The project service `ms` extends whose own fix (by rule `id`) reaches `ms` too: a
-    /// setting added to that base's definition is inherited, so `ms` needs none of its own.
-    pub fn inherits_from(&self, ms: &MergedService, id: &str) -> Option<&MergedService> {
+    /// The project service `ms` extends whose own fix (by rule `id`) of `keys` reaches `ms`
+    /// too: a setting added to that base's definition is inherited (unless `ms` replaces the
+    /// key with `!override` or drops it with `!reset`), so `ms` needs none of its own.
+    pub fn inherits_from(
+        &self,
+        ms: &MergedService,
+        id: &str,
+        keys: &[&str],
+    ) -> Option<&MergedService> {
         ms.layers.iter().enumerate().find_map(|(i, l)| {
             if l.own || self.reach(ms, i, id) != Reach::Covered {
                 return None;
             }
             let b = self.own_user(l.file, l.service)?;
             let home = b.layers[b.home];
-            (home.file == l.file && home.service == l.service).then_some(b)
+            if home.file != l.file || home.service != l.service {
+                return None;
+            }
+            // What the base gets must survive the merge into `ms`.
+            let reaches = keys.iter().all(|k| match ms.map.get(k) {
+                Some(e) => e.defs.iter().any(|d| d.src.layer == i),
+                None => ms.map.reset_of(k).is_none_or(|r| r.layer < i),
+            });
+            reaches.then_some(b)
         })
     }
 
@@ -458,17 +587,37 @@ pub static REGISTRY: &[&dyn Rule] = &[
     &unpinned_image::UnpinnedImage,
     &sensitive_mount::SensitiveMount,
     &dangerous_cap_add::DangerousCapAdd,
+    &postgres_trust_auth::PostgresTrustAuth,
+    &dev_root_token::DevRootToken,
+    &non_root_user::NonRootUser,
+    &logging_limits::LoggingLimits,
+    &restart_policy::RestartPolicy,
+    &network_segmentation::NetworkSegmentation,
     &project_file::ProjectFile,
 ];
 
-/// The rule with id `id`.
+/// Checks the engine runs itself after the rules, whatever the profile selects (documented
+/// and explained like rules).
+pub static ENGINE_CHECKS: &[&dyn Rule] = &[&crate::suppress::InvalidSuppression];
+
+/// Every rule and engine check, in registry order.
+pub fn all() -> impl Iterator<Item = &'static dyn Rule> {
+    REGISTRY.iter().chain(ENGINE_CHECKS).copied()
+}
+
+/// The rule (or engine check) with id `id`.
 pub fn by_id(id: &str) -> Option<&'static dyn Rule> {
-    REGISTRY.iter().copied().find(|r| r.meta().id == id)
+    all().find(|r| r.meta().id == id)
 }
 
 /// Render a rule's documentation for `explain`.
 pub fn explain(meta: &RuleMeta) -> String {
-    let mut s = format!("{}: {}\n\n", meta.id, meta.summary);
+    let mut s = format!(
+        "{}: {}\n\nSeverity: {}\n\n",
+        meta.id,
+        meta.summary,
+        meta.severity.as_str()
+    );
     s.push_str(&format!(
         "What it checks and why\n  {}\n\n",
         indent(meta.why)
@@ -492,21 +641,27 @@ pub fn explain(meta: &RuleMeta) -> String {
 pub fn markdown_reference() -> String {
     let mut s = String::from(
         "# Rules\n\nGenerated from the rules' own documentation (`compose-harden rules --markdown`); \
-a test keeps this file in step with the code.\n\n| rule | fix | summary |\n|---|---|---|\n",
+a test keeps this file in step with the code.\n\n| rule | severity | fix | summary |\n|---|---|---|---|\n",
     );
-    for r in REGISTRY {
+    for r in all() {
         let m = r.meta();
         s.push_str(&format!(
-            "| [`{}`](#{}) | {} | {} |\n",
+            "| [`{}`](#{}) | {} | {} | {} |\n",
             m.id,
             m.id,
+            m.severity.as_str(),
             m.applicability.as_str(),
             m.summary
         ));
     }
-    for r in REGISTRY {
+    for r in all() {
         let m = r.meta();
-        s.push_str(&format!("\n## {}\n\n{}\n\n", m.id, m.summary));
+        s.push_str(&format!(
+            "\n## {}\n\n{}\n\n**Severity: {}.**\n\n",
+            m.id,
+            m.summary,
+            m.severity.as_str()
+        ));
         s.push_str(&format!("**What it checks and why.** {}\n\n", m.why.trim()));
         s.push_str(&format!(
             "**Fix ({}).** {}\n\n",

@@ -23,6 +23,7 @@ that keeps the anchor's entries.",
     breaks: "Almost never: only images that rely on setuid binaries at run time (e.g. `sudo` or \
 `su` inside the container, some old entrypoints that switch user with a setuid helper).",
     applicability: Applicability::Safe,
+    severity: Severity::Medium,
     options: "[rules.no-new-privileges]\nenabled = true   # run the rule\n\n\
 [services.NAME]\nignore = [\"no-new-privileges\"]   # skip one service",
     before: "services:\n  web:\n    image: nginx:1.27",
@@ -52,7 +53,7 @@ impl Rule for NoNewPrivileges {
 
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         for ms in ctx.merged(ID) {
-            if ctx.inherits_from(ms, ID).is_some() {
+            if ctx.inherits_from(ms, ID, &["security_opt"]).is_some() {
                 // The base gets the option (or has it); Compose appends `security_opt`.
                 continue;
             }

@@ -2,7 +2,7 @@
 //! profile or the built-in image table gives back.
 
 use super::cap_drop_all::{
-    image_label, is_privileged_merged, is_true, plan_drop_all, source_note, wanted_caps,
+    image_label, is_privileged_merged, plan_drop_all, source_note, wanted_caps,
 };
 use super::merged::MergedEdit;
 use super::{Ctx, Finding, Reach, Rule, RuleMeta, Severity};
@@ -39,6 +39,7 @@ watch the log for `could not resize shared memory segment`\n\
 run nested containers (Docker-in-Docker, some VPN and monitoring agents). Those need a \
 specific `cap_add`, `devices:` entry or a redesign; the diff is marked `review`.",
     applicability: Applicability::Review,
+    severity: Severity::Critical,
     options: "[rules.privileged]\nenabled = true\nimage-table = true   # add back the built-in \
 table's capabilities for known images\n\n[services.psql]\ncap-add = [\"CHOWN\", \"SETUID\", \
 \"SETGID\", \"DAC_OVERRIDE\"]",
@@ -62,7 +63,7 @@ impl Rule for Privileged {
                 continue;
             }
             let mut edit = MergedEdit::new(ctx, ms, ID);
-            let defs = edit.flag_defs("privileged", is_true);
+            let defs = edit.flag_defs("privileged");
             if defs.iter().all(|(_, r)| *r == Reach::Covered) {
                 // Only a service it extends sets it; that one's own fix removes it.
                 continue;
@@ -98,7 +99,7 @@ impl Rule for Privileged {
             }
             let (caps, src) = wanted_caps(ctx, ms, use_table);
             let plan = (|| {
-                edit.unset_flag("privileged", is_true)?;
+                edit.unset_flag("privileged")?;
                 plan_drop_all(&mut edit, &caps)?;
                 edit.finish(
                     "Replace `privileged: true` with `cap_drop: [ALL]` and a minimal `cap_add`",

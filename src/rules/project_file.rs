@@ -27,6 +27,7 @@ directory), or pass the right file with `-f`. Remote includes (Git, OCI) and pat
 variables are not followed: harden those files where they live.",
     breaks: "Nothing (report only).",
     applicability: Applicability::Review,
+    severity: Severity::Medium,
     options: "[rules.project-file]\nenabled = true",
     before: "include:\n  - db/compose.yaml   # does not exist",
     after: "include:\n  - database/compose.yaml",

@@ -55,6 +55,7 @@ runs too (not with `--select public-port` alone, nor when it is ignored).",
     breaks: "Clients outside the host (other machines, routers, a reverse proxy on another \
 host) can no longer connect. Use `keep` for ports that must stay reachable and firewall them.",
     applicability: Applicability::Review,
+    severity: Severity::Medium,
     options:
         "[rules.public-port]\nenabled = true\naction = \"loopback\"   # loopback | drop | keep\n\n\
 [services.NAME]\nports = \"drop\"                        # every port of the service\n\
@@ -157,6 +158,10 @@ impl PortItem {
 /// The `ports:` setting of a service and its items.
 pub(crate) fn read_ports(y: &Yaml, svc: &Service) -> Option<(Setting, Vec<PortItem>)> {
     let setting = svc.get(y, "ports")?;
+    if crate::compose::values::is_reset(y, setting.value) {
+        // `ports: !reset []`: Compose publishes nothing.
+        return None;
+    }
     let items = y.items(setting.resolved)?;
     let mut out = Vec::new();
     for (index, &raw) in items.iter().enumerate() {
@@ -334,7 +339,7 @@ impl Rule for PublicPort {
         // whether the profile enables it): never defer to a rule that is not selected.
         let kafka_on = ctx.profile.rules.enabled(super::kafka_host_listener::ID) == Some(true);
         for ms in ctx.merged(ID) {
-            if let Some((mode, src)) = ctx.scalar(ms, "network_mode") {
+            if let Some((mode, src)) = ctx.string_in(ms, "network_mode") {
                 if mode.trim() == "host" && ctx.reports(ms, src, ID) {
                     let mut f = ctx.finding_at(
                         ID,
@@ -407,7 +412,16 @@ fn check_list(
             note: None,
             file,
         };
+        // Interpolated short mappings are judged by the value Compose reads (the operator's
+        // `.env`, else the defaults): `${SQL_PORT:-127.0.0.1:13306}:3306`.
+        let judged = match &item.kind {
+            PortKind::Short { text, .. } => ports::judge_interpolated(text, &ctx.env),
+            _ => None,
+        };
         let exposure = match (&item.kind, item.exposure()) {
+            (_, _) if judged.is_some() => {
+                judged.as_ref().map_or(Exposure::Loopback, |j| j.exposure)
+            }
             (PortKind::Bad(why), _) => {
                 finding.message = format!("service `{}`: port item not understood", ms.name);
                 finding.note = Some(format!("no automatic fix: {why}"));
@@ -418,11 +432,15 @@ fn check_list(
             (_, None) => continue,
         };
         let label = item.label();
+        let reads = match &judged {
+            Some(j) if j.evaluated != label => format!(" (reads as `{}`)", j.evaluated),
+            _ => String::new(),
+        };
         match exposure {
             Exposure::Loopback | Exposure::SpecificIp => continue,
             Exposure::Interpolated => {
                 finding.message = format!(
-                    "service `{}`: port `{label}` has an interpolated host IP; it may be public",
+                    "service `{}`: port `{label}`{reads} has an interpolated host IP; it may be public",
                     ms.name
                 );
                 finding.note = Some(
@@ -434,7 +452,7 @@ fn check_list(
             Exposure::AllInterfaces => {}
         }
         finding.message = format!(
-            "service `{}` publishes port `{label}` on all host interfaces",
+            "service `{}` publishes port `{label}`{reads} on all host interfaces",
             ms.name
         );
         if kafka_owned
@@ -455,7 +473,7 @@ fn check_list(
         if action == PortAction::Keep {
             finding.severity = Severity::Info;
             finding.message = format!(
-                        "service `{}` publishes port `{label}` on all host interfaces (kept by the profile)",
+                        "service `{}` publishes port `{label}`{reads} on all host interfaces (kept by the profile)",
                         ms.name
                     );
             // DOCKER-USER sees the packet after DNAT: the container port.
@@ -480,11 +498,23 @@ fn check_list(
             out.push(finding);
             continue;
         }
+        let rebound = judged.as_ref().map(|j| match (&j.rebind, &j.reason) {
+            (Some(new), _) => ops::replace_scalar(y, item.node, new, ops::Quote::Force).map(|e| {
+                Some((
+                    e,
+                    Change::Set(ports_path.index(item.index), Value::str(new.clone())),
+                ))
+            }),
+            (None, Some(why)) => Err(why.clone()),
+            (None, None) => Ok(None),
+        });
         match action {
             PortAction::Drop => {
                 per_item.insert(item.index, ItemEdit::Drop);
             }
-            _ => match loopback_edit(y, item, &ports_path.index(item.index)) {
+            _ => match rebound
+                .unwrap_or_else(|| loopback_edit(y, item, &ports_path.index(item.index)))
+            {
                 Ok(Some((e, c))) => {
                     per_item.insert(item.index, ItemEdit::Rewrite(e, c));
                 }

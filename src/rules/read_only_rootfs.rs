@@ -1,7 +1,7 @@
 //! `read-only-rootfs`: services run with `read_only: true` and `tmpfs` mounts for the paths
 //! they write outside their volumes.
 
-use super::cap_drop_all::{image_label, is_true};
+use super::cap_drop_all::image_label;
 use super::hardening;
 use super::merged::MergedEdit;
 use super::{Ctx, Finding, Reach, Rule, RuleMeta, Severity};
@@ -33,6 +33,7 @@ and `tmpfs = [...]`.",
 caches, generated configuration (entrypoints that template config files into /etc), package \
 installs at start. Test each service individually.",
     applicability: Applicability::Review,
+    severity: Severity::Low,
     options: "[rules.read-only-rootfs]\nenabled = true\nimage-table = true   # edit services whose \
 image is in the built-in table without a profile entry\n\n[services.NAME]\nread-only = true   # \
 or false: never\ntmpfs = [\"/tmp\", \"/var/run\"]\n\n[images.\"openbmp/whois\"]\ntmpfs = \
@@ -63,7 +64,7 @@ impl Rule for ReadOnlyRootfs {
         let use_table = ctx.profile.rules.image_table(ID);
         for ms in ctx.merged(ID) {
             let read_only = ctx.scalar(ms, "read_only");
-            if read_only.is_some_and(|(v, _)| is_true(v)) {
+            if ctx.is_true_in(ms, "read_only").is_some() {
                 continue;
             }
             let cfg = ctx.profile.service(&ms.name);
@@ -72,7 +73,8 @@ impl Rule for ReadOnlyRootfs {
                 continue;
             }
             if read_only.is_some_and(|(_, src)| ctx.reach(ms, src.layer, ID) == Reach::Covered)
-                || (read_only.is_none() && ctx.inherits_from(ms, ID).is_some())
+                || (read_only.is_none()
+                    && ctx.inherits_from(ms, ID, &["read_only", "tmpfs"]).is_some())
             {
                 // The service it extends gets `read_only` (and its tmpfs); Compose merges them.
                 continue;

@@ -28,6 +28,7 @@ smaller than it replaces it); `-1` and `0` count as unlimited and are replaced."
 it (cpus) or makes fork/thread creation fail (pids). Size limits from observed peaks \
 (`docker stats`) with headroom.",
     applicability: Applicability::Review,
+    severity: Severity::Low,
     options: "[rules.resource-limits]\nenabled = true\ncpus = 1.0          # defaults for every \
 service\nmem-limit = \"512m\"\npids-limit = 512\n\n[services.kafka]\ncpus = 2.0\nmem-limit = \
 \"2g\"\npids-limit = 4096",
@@ -182,7 +183,11 @@ impl Rule for ResourceLimits {
             if want.is_empty() {
                 continue;
             }
-            if cfg.is_none() && ctx.inherits_from(ms, ID).is_some() {
+            if cfg.is_none()
+                && ctx
+                    .inherits_from(ms, ID, &["cpus", "mem_limit", "pids_limit", "deploy"])
+                    .is_some()
+            {
                 // The service it extends gets the default limits; Compose merges them.
                 continue;
             }

@@ -59,6 +59,7 @@ read-only under a different path (`/host/proc:ro`). To accept a mount knowingly:
 `docker-socket`.",
     breaks: "Nothing (report only).",
     applicability: Applicability::Review,
+    severity: Severity::High,
     options: "[rules.sensitive-mount]\nenabled = true\n\n[services.NAME]\nignore = [\"sensitive-mount\"]",
     before: "services:\n  agent:\n    volumes:\n      - /etc:/host/etc",
     after: "services:\n  agent:\n    volumes:\n      - /etc/localtime:/etc/localtime:ro",

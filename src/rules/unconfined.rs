@@ -25,6 +25,7 @@ use `seccomp=/path/profile.json` instead of `unconfined`.",
     breaks: "Services that really need a blocked system call (some debuggers, Chrome/Puppeteer \
 sandboxes, nested containers). They fail at start; give them a custom profile.",
     applicability: Applicability::Review,
+    severity: Severity::High,
     options: "[rules.unconfined]\nenabled = true\nfix = false   # true: offer the removal as a review fix",
     before: "services:\n  app:\n    security_opt:\n      - seccomp:unconfined\n      - no-new-privileges:true",
     after: "services:\n  app:\n    security_opt:\n      - no-new-privileges:true",

@@ -24,6 +24,7 @@ version tag (`nginx:1.27.3-alpine`), or better a digest (`nginx:1.27.3-alpine@sh
 update deliberately (Renovate/Dependabot can bump pinned tags).",
     breaks: "Nothing (report only).",
     applicability: Applicability::Review,
+    severity: Severity::Low,
     options:
         "[rules.unpinned-image]\nenabled = true\n\n[services.NAME]\nignore = [\"unpinned-image\"]",
     before: "services:\n  web:\n    image: nginx:latest",

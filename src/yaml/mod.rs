@@ -2,6 +2,7 @@
 //! verification of edited text against declared value changes. It knows nothing of Compose.
 
 pub mod edit;
+pub mod errors;
 pub mod ops;
 pub mod render;
 pub mod text;

@@ -22,6 +22,8 @@ pub enum NewNode {
     Raw(String),
     /// A sequence.
     Seq(Vec<NewNode>),
+    /// A sequence written `[a, b]`, also where block style would be used.
+    FlowSeq(Vec<NewNode>),
     /// A mapping.
     Map(Vec<(String, NewNode)>),
 }
@@ -33,21 +35,25 @@ impl NewNode {
         match self {
             NewNode::Str(s) => Value::str(s.clone()),
             NewNode::Raw(s) => Value::scalar(resolve_plain(s), s.clone()),
-            NewNode::Seq(items) => Value::seq(items.iter().map(NewNode::value).collect()),
+            NewNode::Seq(items) | NewNode::FlowSeq(items) => {
+                Value::seq(items.iter().map(NewNode::value).collect())
+            }
             NewNode::Map(e) => Value::map(e.iter().map(|(k, v)| (k.clone(), v.value())).collect()),
         }
     }
 
-    fn flow(&self) -> String {
+    /// Flow text; in a JSON file (`json`) strings and keys are double-quoted so the file stays
+    /// JSON.
+    fn flow(&self, json: bool) -> String {
         match self {
-            NewNode::Str(s) => render::auto(s, true),
+            NewNode::Str(s) => flow_str(s, json),
             NewNode::Raw(s) => s.clone(),
-            NewNode::Seq(items) => {
+            NewNode::Seq(items) | NewNode::FlowSeq(items) => {
                 format!(
                     "[{}]",
                     items
                         .iter()
-                        .map(NewNode::flow)
+                        .map(|i| i.flow(json))
                         .collect::<Vec<_>>()
                         .join(", ")
                 )
@@ -55,7 +61,7 @@ impl NewNode {
             NewNode::Map(e) => format!(
                 "{{{}}}",
                 e.iter()
-                    .map(|(k, v)| format!("{}: {}", render::auto(k, true), v.flow()))
+                    .map(|(k, v)| format!("{}: {}", flow_str(k, json), v.flow(json)))
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
@@ -65,7 +71,9 @@ impl NewNode {
     /// Render as the value part after `key:` for a key at column `col` (block style).
     fn block_after_key(&self, y: &Yaml, col: usize) -> String {
         match self {
-            NewNode::Str(_) | NewNode::Raw(_) => format!(" {}", self.flow()),
+            NewNode::Str(_) | NewNode::Raw(_) | NewNode::FlowSeq(_) => {
+                format!(" {}", self.flow(false))
+            }
             NewNode::Seq(items) if items.is_empty() => " []".into(),
             NewNode::Map(e) if e.is_empty() => " {}".into(),
             NewNode::Seq(items) => {
@@ -111,8 +119,71 @@ impl NewNode {
                 }
                 out
             }
-            other => other.flow(),
+            other => other.flow(false),
         }
+    }
+}
+
+/// Where the content of node `id` really ends: a block collection ends with its last entry or
+/// item including an empty value's `:` (`SES_REGION:`), which the node span stops before.
+fn content_end(y: &Yaml, id: NodeId) -> usize {
+    let n = y.node(id);
+    if n.flow {
+        return n.span.end;
+    }
+    match &n.kind {
+        NodeKind::Map { entries } => entries
+            .last()
+            .map_or(n.span.end, |e| entry_end(y, e).max(n.span.end)),
+        NodeKind::Seq { items } => items
+            .last()
+            .map_or(n.span.end, |&i| content_end(y, i).max(n.span.end)),
+        _ => n.span.end,
+    }
+}
+
+fn entry_end(y: &Yaml, e: &super::tree::Entry) -> usize {
+    y.entry_span(e).end.max(content_end(y, e.value))
+}
+
+fn flow_str(s: &str, json: bool) -> String {
+    if json {
+        render::double_quoted(s)
+    } else {
+        render::auto(s, true)
+    }
+}
+
+/// Whether the file is written as JSON (its first document is a flow mapping with
+/// double-quoted keys): new keys and strings are then double-quoted, so it stays JSON.
+pub fn json_style(y: &Yaml) -> bool {
+    let Some(doc) = y.docs.first() else {
+        return false;
+    };
+    let root = y.node(doc.root);
+    root.flow
+        && y.entries(doc.root).is_some_and(|e| {
+            e.first().is_some_and(|e| {
+                matches!(
+                    y.node(e.key).kind,
+                    NodeKind::Scalar {
+                        style: ScalarStyle::DoubleQuoted,
+                        ..
+                    }
+                )
+            })
+        })
+}
+
+/// Text that goes before a new entry or item of a flow collection after `last_start` (the
+/// start of its current last entry or item): `, ` on one line; on a multi-line collection
+/// whose last entry starts its own line, `,` then a line break and that line's indentation.
+fn flow_separator(y: &Yaml, last_start: usize) -> String {
+    if text::only_spaces_before(&y.text, last_start) {
+        let col = text::column(&y.text, last_start);
+        format!(",{}{}", y.eol, spaces(col))
+    } else {
+        ", ".to_string()
     }
 }
 
@@ -144,18 +215,22 @@ pub fn insert_key(y: &Yaml, map: NodeId, key: &str, value: &NewNode) -> Result<E
         return Err("not a mapping".into());
     };
     if node.flow {
-        let kv = format!("{}: {}", render::auto(key, true), value.flow());
+        let json = json_style(y);
+        let kv = format!("{}: {}", flow_str(key, json), value.flow(json));
         return Ok(match entries.last() {
             // Several keys may be added to one empty `{}`: they are joined with `, `.
             None => Edit::insert(node.span.start + 1, kv).joined(", "),
-            Some(e) => Edit::insert(y.entry_span(e).end, format!(", {kv}")),
+            Some(e) => {
+                let sep = flow_separator(y, y.node(e.key).full_start);
+                Edit::insert(y.entry_span(e).end, format!("{sep}{kv}"))
+            }
         });
     }
     let first = entries.first().ok_or("empty block mapping")?;
     let last = entries.last().ok_or("empty block mapping")?;
     let key_pos = y.node(first.key).full_start;
     let col = text::column(&y.text, key_pos);
-    let end = y.entry_span(last).end;
+    let end = entry_end(y, last);
     if !text::rest_is_blank_or_comment(&y.text, end) {
         return Err("the mapping's last entry shares its line with other content".into());
     }
@@ -211,9 +286,13 @@ pub fn append_item(y: &Yaml, seq: NodeId, item: &NewNode) -> Result<Edit, Refusa
         return Err("not a sequence".into());
     };
     if node.flow {
+        let json = json_style(y);
         return Ok(match items.last() {
-            None => Edit::insert(node.span.start + 1, item.flow()).joined(", "),
-            Some(&l) => Edit::insert(y.node(l).span.end, format!(", {}", item.flow())),
+            None => Edit::insert(node.span.start + 1, item.flow(json)).joined(", "),
+            Some(&l) => {
+                let sep = flow_separator(y, y.node(l).full_start);
+                Edit::insert(y.node(l).span.end, format!("{sep}{}", item.flow(json)))
+            }
         });
     }
     let &last = items.last().ok_or("empty block sequence")?;
@@ -222,7 +301,7 @@ pub fn append_item(y: &Yaml, seq: NodeId, item: &NewNode) -> Result<Edit, Refusa
         return Err("the sequence shares its line with other content".into());
     }
     let col = text::column(&y.text, dash);
-    let end = y.node(last).span.end;
+    let end = content_end(y, last);
     if !text::rest_is_blank_or_comment(&y.text, end) {
         return Err("the sequence's last item shares its line with other content".into());
     }
@@ -354,6 +433,27 @@ fn flow_item_range(_y: &Yaml, spans: &[Range<usize>], index: usize) -> Range<usi
         cur.start..spans[index + 1].start
     } else {
         spans[index - 1].end..cur.end
+    }
+}
+
+/// Replace node `node` (a scalar or a flow collection, with its tag and anchor) by `text`,
+/// written as is (e.g. `!override [a, b]`). Block collections are refused: their extent is
+/// lines, not a span.
+pub fn replace_node(y: &Yaml, node: NodeId, text: &str) -> Result<Edit, Refusal> {
+    let n = y.node(node);
+    if n.anchor.is_some() {
+        return Err("the value defines an anchor that other nodes may use".into());
+    }
+    match &n.kind {
+        NodeKind::Scalar {
+            style: ScalarStyle::Literal | ScalarStyle::Folded,
+            ..
+        } => Err("block scalars (`|`, `>`) are not rewritten".into()),
+        NodeKind::Scalar { .. } => Ok(Edit::replace(n.full_start..n.span.end, text)),
+        NodeKind::Seq { .. } | NodeKind::Map { .. } if n.flow => {
+            Ok(Edit::replace(n.full_start..n.span.end, text))
+        }
+        _ => Err("a block collection is not replaced in place".into()),
     }
 }
 

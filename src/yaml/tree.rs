@@ -306,6 +306,10 @@ impl Yaml {
 
     /// The byte range from an entry's key (with properties) to the end of its value.
     pub fn entry_span(&self, e: &Entry) -> Range<usize> {
+        self.nodes[e.key].full_start..self.entry_end(e, 0)
+    }
+
+    fn entry_end(&self, e: &Entry, depth: usize) -> usize {
         let key = &self.nodes[e.key];
         let value = &self.nodes[e.value];
         let mut end = value.span.end.max(key.span.end);
@@ -320,7 +324,25 @@ impl Yaml {
                 end = p + 1;
             }
         }
-        key.full_start..end
+        end.max(self.block_end(e.value, depth))
+    }
+
+    /// Where a block collection really ends: its span stops at its last child's value, which
+    /// for an empty last value (`volumes:\n  data:`) lies before that entry's `:`.
+    fn block_end(&self, id: NodeId, depth: usize) -> usize {
+        let n = &self.nodes[id];
+        if n.flow || depth > 64 {
+            return n.span.end;
+        }
+        match &n.kind {
+            NodeKind::Map { entries } => entries
+                .last()
+                .map_or(n.span.end, |e| n.span.end.max(self.entry_end(e, depth + 1))),
+            NodeKind::Seq { items } => items.last().map_or(n.span.end, |&i| {
+                n.span.end.max(self.block_end(i, depth + 1))
+            }),
+            _ => n.span.end,
+        }
     }
 
     /// The node at `path` (keys and indices, aliases followed on the way).
@@ -533,10 +555,7 @@ impl Yaml {
 fn scan_err(text: &str, lines: &LineIndex, c2b: &CharToByte, e: &ScanError) -> ParseError {
     let pos = c2b.get(e.marker().index());
     let (line, col) = lines.line_col(text, pos);
-    let mut message = e.info().to_string();
-    if message.contains("tabs disallowed") {
-        message.push_str(" (YAML indentation must use spaces, not tabs)");
-    }
+    let message = super::errors::explain(e.info());
     ParseError { line, col, message }
 }
 
@@ -630,7 +649,8 @@ fn build(full: &str, bom: usize, y: &mut Yaml, limits: Limits) -> Result<(), Par
     let mut last_end = bom;
     let mut alias_count = 0usize;
     let mut doc_root: Option<NodeId> = None;
-    let parser = Parser::new_from_str(src);
+    // Read like Docker Compose (yaml.v3): vendor/saphyr-parser/PATCHES.md.
+    let parser = Parser::new_from_str(src).compose_compatible(true);
     for ev in parser {
         let (event, span) = ev.map_err(|e| scan_err(full, &lines, &c2b, &e))?;
         let s = c2b.get(span.start.index());
@@ -778,7 +798,10 @@ fn build(full: &str, bom: usize, y: &mut Yaml, limits: Limits) -> Result<(), Par
                 if stack.len() >= limits.max_depth {
                     return Err(err_at(
                         s,
-                        format!("nesting deeper than {} levels", limits.max_depth),
+                        format!(
+                            "nesting deeper than {} levels: compose-harden's limit (Docker Compose allows 10,000; no Compose file needs this many), which keeps verification within memory and stack limits; flatten the structure",
+                            limits.max_depth
+                        ),
                     ));
                 }
                 let bracket = if is_seq { b'[' } else { b'{' };
@@ -862,7 +885,9 @@ fn build(full: &str, bom: usize, y: &mut Yaml, limits: Limits) -> Result<(), Par
                     let seg = &full.as_bytes()[s..e.max(s)];
                     seg.iter()
                         .position(|&b| b == bracket)
-                        .map_or(e, |i| s + i + 1)
+                        .map(|i| s + i + 1)
+                        .or_else(|| closing_bracket_after(full, s, bracket))
+                        .unwrap_or(e)
                 } else {
                     last_child_end(y, frame.node).unwrap_or(node.span.start)
                 };
@@ -883,6 +908,22 @@ fn build(full: &str, bom: usize, y: &mut Yaml, limits: Limits) -> Result<(), Par
         }
     }
     Ok(())
+}
+
+/// The end (after it) of the closing `bracket` at or after `from`, past blanks, line breaks,
+/// a trailing `,` and comments: saphyr's end event for `{A: 1,}` sits at the comma.
+fn closing_bracket_after(text: &str, from: usize, bracket: u8) -> Option<usize> {
+    let b = text.as_bytes();
+    let mut i = from;
+    while i < b.len() {
+        match b[i] {
+            c if c == bracket => return Some(i + 1),
+            b' ' | b'\t' | b'\r' | b'\n' | b',' => i += 1,
+            b'#' => i = text::next_line_start(text, i),
+            _ => return None,
+        }
+    }
+    None
 }
 
 fn last_child_end(y: &Yaml, id: NodeId) -> Option<usize> {

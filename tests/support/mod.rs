@@ -98,6 +98,28 @@ pub fn compose_config_files(
     )
 }
 
+/// Whether Docker Compose's YAML layer reads `text` (written as `compose.yaml` in a fresh
+/// directory). Its errors for unreadable YAML carry `yaml: [line N: ]<message>`; anything else
+/// (schema, shape, missing env files or variables, decoding into Compose types: `yaml:
+/// unmarshal errors`) comes after a successful parse. Duplicate keys count as unreadable.
+pub fn compose_reads_yaml(bin: &Path, text: &str) -> bool {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("compose.yaml"), text).expect("write");
+    let o = Command::new(bin)
+        .current_dir(dir.path())
+        .args(["-p", "yamlcheck", "-f", "compose.yaml", "config", "-q"])
+        .env_remove("COMPOSE_FILE")
+        .env_remove("COMPOSE_PROJECT_NAME")
+        .output()
+        .expect("run docker compose");
+    let err = String::from_utf8_lossy(&o.stderr);
+    !err.lines().any(|l| {
+        ((l.starts_with("yaml: ") || l.contains(": yaml: "))
+            && !l.contains("yaml: unmarshal errors"))
+            || l.contains("already defined at line")
+    })
+}
+
 /// Feed `diff` to `program args…` in `dir`; panics with its stderr when it fails.
 fn feed(dir: &Path, program: &str, args: &[&str], diff: &str) {
     use std::io::Write;

@@ -121,14 +121,16 @@ extends = \"baseline\"\n",
                 None => {
                     let _ = writeln!(
                         s,
-                        "# `{image}` is not in the built-in image table: it gets cap_drop: [ALL] and no\n\
-# capability back. If it fails to start, add only what it needs, e.g.:\n# cap-add = [\"CHOWN\", \"SETUID\", \"SETGID\"]"
+                        "# `{image}` is not in the built-in image table: it gets cap_drop: [ALL] with the\n\
+# set a root-started, user-switching entrypoint needs ({}). Narrow it once you\n\
+# know what the image needs, e.g.:\n# cap-add = [\"SETUID\", \"SETGID\"]",
+                        crate::rules::images::USER_SWITCH_CAPS.join(", ")
                     );
                 }
             }
         }
         if d.read_only {
-            match known.and_then(|i| i.tmpfs.map(|t| (i.family, t))) {
+            match known.and_then(|i| i.tmpfs.as_ref().map(|t| (i.family.as_str(), t))) {
                 Some((family, t)) => {
                     let paths: Vec<String> = t.iter().map(|p| format!("\"{p}\"")).collect();
                     let _ = writeln!(

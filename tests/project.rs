@@ -351,6 +351,12 @@ const CASES: &[Case] = &[
             let d = "services.debug";
             remove(v, &format!("{d}.privileged"));
             set(v, &format!("{d}.cap_drop"), json!(["ALL"]));
+            // An image outside the table that starts as root: the user-switch set.
+            set(
+                v,
+                &format!("{d}.cap_add"),
+                json!(["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"]),
+            );
             set(
                 v,
                 &format!("{d}.security_opt"),

@@ -2,6 +2,7 @@
 //! capabilities the profile or the built-in image table gives it.
 
 use super::hardening;
+use super::images::{Decision, StartUser};
 use super::merged::{self, MergedEdit};
 use super::{Ctx, Finding, Rule, RuleMeta, Severity};
 use crate::compose::merge::MergedService;
@@ -23,10 +24,14 @@ start from zero, add back only what breaks).",
     fix: "Add `ALL` to the service's `cap_drop` (a new `cap_drop: [ALL]` in the file's own list \
 style, or appended to an existing list) and add back capabilities with `cap_add`: the profile's \
 `[services.NAME] cap-add` or `[images.\"REPO\"] cap-add` when given (fix `safe`: your \
-decision), else the built-in image table's list for well-known images (postgres family: CHOWN, \
-DAC_OVERRIDE, FOWNER, SETGID, SETUID; nginx: CHOWN, SETGID, SETUID, plus NET_BIND_SERVICE when \
-it listens below 1024; redis/mongo: CHOWN, SETGID, SETUID; grafana/prometheus/memcached: none; \
-see docs/profiles.md), else nothing (bare `ALL`, with a note). Existing `cap_add` entries stay. \
+decision), else the built-in image table's list for well-known images (data/images.toml, \
+rendered in docs/images.md: e.g. postgres: CHOWN, DAC_OVERRIDE, FOWNER, SETGID, SETUID; nginx: \
+CHOWN, SETGID, SETUID, plus NET_BIND_SERVICE when it listens below 1024; images that run as a \
+non-root user, such as grafana or the Confluent images: none). An image outside the table that \
+starts as root gets the set a root-started entrypoint needs to fix ownership and switch user \
+(CHOWN, DAC_OVERRIDE, FOWNER, SETGID, SETUID), which still removes NET_RAW, MKNOD, SYS_CHROOT, \
+SETPCAP, SETFCAP, AUDIT_WRITE, KILL and FSETID; a service with a non-root `user:` gets nothing \
+back. The finding's note says which case applied. Existing `cap_add` entries stay. \
 A service whose `cap_drop`/`cap_add` comes from a merged anchor gets local lists that keep the \
 anchor's entries; the anchor is never edited. Services with `privileged: true` are left to the \
 `privileged` rule when it is enabled (privileged grants every capability, so `cap_drop` alone \
@@ -39,7 +44,7 @@ its log for `Operation not permitted`, and add exactly that capability with \
     applicability: Applicability::Review,
     severity: Severity::Medium,
     options: "[rules.cap-drop-all]\nenabled = true\nimage-table = true   # add back the built-in \
-table's capabilities for known images\n\n[services.NAME]\ncap-add = [\"CHOWN\", \"SETUID\"]   # \
+table's capabilities for known images (false: every image is treated as unknown)\n\n[services.NAME]\ncap-add = [\"CHOWN\", \"SETUID\"]   # \
 what this service gets back (replaces the table)\n\n[images.\"openbmp/postgres\"]\ncap-add = \
 [\"CHOWN\", \"SETUID\", \"SETGID\"]   # per image",
     before: "services:\n  cache:\n    image: redis:7.2",
@@ -53,13 +58,15 @@ pub enum CapSource {
     Service,
     /// `[images."REPO"] cap-add`.
     Image,
-    /// The built-in table (family name).
-    Table(&'static str),
-    /// Nothing known.
-    Unknown,
+    /// The built-in image knowledge (`data/images.toml`), or its rule for unknown images.
+    Builtin(Decision),
 }
 
-/// Capabilities `ms` should get back with `cap_drop: [ALL]`, and where they come from.
+/// Capabilities `ms` should get back with `cap_drop: [ALL]`, and where they come from: the
+/// profile's service or image entry, else the built-in knowledge (the image table when
+/// `use_table`, the user-switch set for an unknown image started as root, nothing for a
+/// non-root `user:`), judged on the merged service (its image and `user:` from whichever file
+/// sets them).
 pub fn wanted_caps(ctx: &Ctx<'_>, ms: &MergedService, use_table: bool) -> (Vec<String>, CapSource) {
     let norm = |v: &[String]| v.iter().map(|c| hardening::norm_cap(c)).collect::<Vec<_>>();
     if let Some(c) = ctx
@@ -76,16 +83,10 @@ pub fn wanted_caps(ctx: &Ctx<'_>, ms: &MergedService, use_table: bool) -> (Vec<S
     {
         return (norm(c), CapSource::Image);
     }
-    if use_table {
-        if let Some(info) = image.and_then(hardening::lookup) {
-            let mut caps: Vec<String> = info.caps.iter().map(|c| c.to_string()).collect();
-            if info.low_port && merged::listens_low(ctx, ms) {
-                caps.push("NET_BIND_SERVICE".into());
-            }
-            return (caps, CapSource::Table(info.family));
-        }
-    }
-    (Vec::new(), CapSource::Unknown)
+    let user = StartUser::from_user(ctx.scalar(ms, "user").map(|(u, _)| u));
+    let decision = Decision::new(image, &user, use_table);
+    let caps = decision.caps(merged::listens_low(ctx, ms));
+    (caps, CapSource::Builtin(decision))
 }
 
 /// Whether two capability names are the same.
@@ -121,19 +122,38 @@ pub fn source_note(name: &str, image: Option<&str>, caps: &[String], src: &CapSo
     } else {
         caps.join(", ")
     };
+    let image = image.unwrap_or("`(no image)`");
     match src {
         CapSource::Service => format!("capabilities added back from the profile: {list}"),
         CapSource::Image => {
             format!("capabilities added back from the profile's image entry: {list}")
         }
-        CapSource::Table(f) => format!(
-            "review: capabilities added back from the built-in table for {f} images: {list}; \
-remove those the service does not need, or set `[services.{name}] cap-add`"
+        CapSource::Builtin(Decision::Known(info)) => format!(
+            "review: capabilities added back from the built-in image table for {} images \
+(starts as {}): {list}; see docs/images.md; remove those the service does not need, or set \
+`[services.{name}] cap-add`",
+            info.family, info.user
         ),
-        CapSource::Unknown => format!(
-            "image {} is not in the built-in table: no capability is added back; if the service \
-fails, add only what it needs with `[services.{name}] cap-add = [...]`",
-            image.unwrap_or("`(none)`"),
+        CapSource::Builtin(Decision::KnownAsRoot(info)) => format!(
+            "review: {} images normally run as {}, but `user:` starts this one as root: it gets \
+back the set a root-started entrypoint needs to fix ownership and switch user: {list}; set \
+`[services.{name}] cap-add` to narrow it",
+            info.family, info.user
+        ),
+        CapSource::Builtin(Decision::NonRootUser(u)) => format!(
+            "the service runs as the non-root `user: {u}`, which cannot use added \
+capabilities: none is added back; if it fails, set `[services.{name}] cap-add`"
+        ),
+        CapSource::Builtin(Decision::Unknown { user }) => format!(
+            "review: image {image} is not in the built-in image table and starts as root{}: it \
+gets back the set a root-started entrypoint needs to fix ownership and switch user (gosu, \
+su-exec, setpriv): {list}; NET_RAW, MKNOD, SYS_CHROOT and Docker's other defaults stay dropped. \
+Narrow it with `[services.{name}] cap-add = [...]`, or give the service a non-root `user:`",
+            match user {
+                None => String::new(),
+                Some(u) if u == "root" => " (`user: root`)".to_string(),
+                Some(u) => format!(" (`user: {u}` is interpolated: taken as root)"),
+            }
         ),
     }
 }

@@ -1,127 +1,14 @@
 //! Helpers shared by the container-hardening rules (`privileged`, `cap-drop-all`,
-//! `read-only-rootfs`, `resource-limits` and the report-only detections): the built-in image
-//! table, capability and image-name normalisation, and [`ServiceEdit`], which plans the edits
-//! that give one service new keys or list items without ever touching a shared anchor.
+//! `read-only-rootfs`, `resource-limits` and the report-only detections): capability
+//! normalisation, port and mount reading, and [`ServiceEdit`], which plans the edits that give
+//! one service new keys or list items without ever touching a shared anchor. The image table
+//! is `data/images.toml`, read by [`super::images`].
 
 use crate::compose::{values, Origin, Service};
 use crate::yaml::{ops, render, Change, Edit, NewNode, NodeKind, Value, Yaml};
 
-/// What the built-in table knows about an image family.
-#[derive(Debug)]
-pub struct ImageInfo {
-    /// Family name shown in notes (`postgres`, `nginx`, …).
-    pub family: &'static str,
-    /// Last path segments of the repository that belong to the family.
-    pub names: &'static [&'static str],
-    /// Capabilities the entrypoint needs with `cap_drop: [ALL]`.
-    pub caps: &'static [&'static str],
-    /// Whether `NET_BIND_SERVICE` is needed when the service listens below 1024.
-    pub low_port: bool,
-    /// Paths the image writes outside its volumes (tmpfs with `read_only: true`); `None` when
-    /// the table does not know them.
-    pub tmpfs: Option<&'static [&'static str]>,
-}
-
-/// The built-in image table (documented in `docs/profiles.md`). Every entry is a starting point
-/// marked `review`: the capabilities are what the official entrypoints use to fix ownership
-/// and drop to their service user; the tmpfs paths are where they write outside volumes.
-pub static IMAGE_TABLE: &[ImageInfo] = &[
-    ImageInfo {
-        family: "postgres",
-        names: &[
-            "postgres",
-            "postgresql",
-            "postgis",
-            "timescaledb",
-            "timescaledb-ha",
-        ],
-        caps: &["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"],
-        low_port: false,
-        tmpfs: Some(&["/tmp", "/var/run/postgresql"]),
-    },
-    ImageInfo {
-        family: "mysql",
-        names: &["mysql", "percona-server"],
-        caps: &["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"],
-        low_port: false,
-        tmpfs: Some(&["/tmp", "/var/run/mysqld"]),
-    },
-    ImageInfo {
-        family: "mariadb",
-        names: &["mariadb"],
-        caps: &["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"],
-        low_port: false,
-        tmpfs: Some(&["/tmp", "/run/mysqld"]),
-    },
-    ImageInfo {
-        family: "nginx",
-        names: &["nginx", "openresty"],
-        caps: &["CHOWN", "SETGID", "SETUID"],
-        low_port: true,
-        tmpfs: Some(&["/tmp", "/var/cache/nginx", "/var/run"]),
-    },
-    ImageInfo {
-        family: "httpd",
-        names: &["httpd"],
-        caps: &["CHOWN", "SETGID", "SETUID"],
-        low_port: true,
-        tmpfs: None,
-    },
-    ImageInfo {
-        family: "redis",
-        names: &["redis", "valkey"],
-        caps: &["CHOWN", "SETGID", "SETUID"],
-        low_port: false,
-        tmpfs: Some(&["/tmp"]),
-    },
-    ImageInfo {
-        family: "mongo",
-        names: &["mongo"],
-        caps: &["CHOWN", "SETGID", "SETUID"],
-        low_port: false,
-        tmpfs: Some(&["/tmp"]),
-    },
-    ImageInfo {
-        family: "grafana",
-        names: &["grafana", "grafana-oss", "grafana-enterprise"],
-        caps: &[],
-        low_port: false,
-        tmpfs: Some(&["/tmp"]),
-    },
-    ImageInfo {
-        family: "prometheus",
-        names: &["prometheus", "alertmanager", "node-exporter"],
-        caps: &[],
-        low_port: false,
-        tmpfs: Some(&[]),
-    },
-    ImageInfo {
-        family: "memcached",
-        names: &["memcached"],
-        caps: &[],
-        low_port: false,
-        tmpfs: Some(&[]),
-    },
-    ImageInfo {
-        family: "traefik",
-        names: &["traefik"],
-        caps: &[],
-        low_port: true,
-        tmpfs: None,
-    },
-];
-
-/// The table entry for `image`, if its family is known.
-pub fn lookup(image: &str) -> Option<&'static ImageInfo> {
-    let repo = crate::compose::image::repository(image);
-    if repo.contains("${") || repo.starts_with("bitnami/") {
-        // Interpolated names are unknown; Bitnami images run as a non-root user and need no
-        // capabilities, which the table does not model.
-        return None;
-    }
-    let last = repo.rsplit('/').next().unwrap_or(&repo);
-    IMAGE_TABLE.iter().find(|i| i.names.contains(&last))
-}
+/// The built-in image knowledge now lives in `data/images.toml` ([`super::images`]).
+pub use super::images::{lookup, ImageInfo};
 
 /// A capability name normalised for comparison: upper case, without `CAP_`.
 pub fn norm_cap(s: &str) -> String {
@@ -551,12 +438,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn image_names() {
-        assert_eq!(
-            lookup("openbmp/postgres:2.2.1").map(|i| i.family),
-            Some("postgres")
-        );
-        assert!(lookup("bitnami/redis:7").is_none());
+    fn cap_names() {
         assert_eq!(norm_cap("cap_net_raw"), "NET_RAW");
+        assert_eq!(norm_cap(" CAP_CHOWN "), "CHOWN");
     }
 }

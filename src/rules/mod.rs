@@ -14,6 +14,7 @@ pub mod env_entries;
 pub mod hardcoded_secret;
 pub mod hardening;
 pub mod host_namespace;
+pub mod images;
 pub mod kafka_host_listener;
 pub mod logging_limits;
 pub mod merged;

@@ -24,7 +24,9 @@ Docker without privileged mode.",
     fix: "Remove `privileged: true` (a service that merges it from an anchor gets a local \
 `privileged: false`; the anchor is not edited) and add `cap_drop: [ALL]` plus a `cap_add` list: \
 the profile's `[services.NAME] cap-add` or `[images.\"REPO\"] cap-add`, else the built-in image \
-table's list (postgres family: CHOWN, DAC_OVERRIDE, FOWNER, SETGID, SETUID), else nothing. \
+table's list (docs/images.md; postgres family: CHOWN, DAC_OVERRIDE, FOWNER, SETGID, SETUID), \
+else, for an image started as root, the user-switch set (CHOWN, DAC_OVERRIDE, FOWNER, SETGID, \
+SETUID), and nothing for a non-root `user:`. \
 `shm_size` and `sysctls` stay. This rule owns `cap_drop`/`cap_add` of privileged services; \
 `cap-drop-all` leaves them alone.\n\n\
 Test procedure (the OpenBMP hardening checklist, Priority 4), in a maintenance window:\n\

@@ -2,9 +2,10 @@
 //! they write outside their volumes.
 
 use super::cap_drop_all::image_label;
-use super::hardening;
+use super::images::{self, ImageInfo};
 use super::merged::MergedEdit;
 use super::{Ctx, Finding, Reach, Rule, RuleMeta, Severity};
+use crate::compose::merge::MergedService;
 use crate::yaml::Applicability;
 
 /// The rule.
@@ -21,12 +22,13 @@ modify binaries and configuration, and persist until the container is recreated.
 mounts (memory, wiped on restart) or volumes (the OpenBMP hardening checklist, §5.3).",
     fix: "Set `read_only: true` (replacing `read_only: false`, or a local key when the setting \
 comes from a merged anchor) and add the `tmpfs` paths the service needs: the profile's \
-`[services.NAME] tmpfs` or `[images.\"REPO\"] tmpfs`, else the built-in image table (nginx: \
-/tmp, /var/cache/nginx, /var/run; grafana: /tmp; postgres family: /tmp, /var/run/postgresql; \
-mysql: /tmp, /var/run/mysqld; mariadb: /tmp, /run/mysqld; redis, mongo: /tmp; prometheus, \
-memcached: none). Existing `tmpfs` entries are kept; new ones are appended without duplicates. \
-A service whose image is not in the table and whose profile says nothing is reported, not \
-edited: find its write paths (run it with `read_only: true` and read the log for `Read-only file \
+`[services.NAME] tmpfs` or `[images.\"REPO\"] tmpfs`, else the built-in image table \
+(data/images.toml, rendered in docs/images.md; e.g. nginx: /tmp, /var/cache/nginx, /var/run; \
+postgres family: /tmp, /var/run/postgresql; prometheus, memcached: none). Existing `tmpfs` \
+entries are kept; new ones are appended without duplicates. A table image that writes a path \
+it does not declare as a volume (grafana: /var/lib/grafana) is edited only when the service \
+mounts something there. A service whose image is not in the table (or whose entry does not \
+know its write paths) and whose profile says nothing is reported, not edited: find its write paths (run it with `read_only: true` and read the log for `Read-only file \
 system`, or `docker diff CONTAINER` on a running one), then set `[services.NAME] read-only = true` \
 and `tmpfs = [...]`.",
     breaks: "Anything that writes outside the listed tmpfs paths and its volumes: pid files, \
@@ -49,6 +51,36 @@ fn same_path(a: &str, b: &str) -> bool {
         if t.is_empty() { s } else { t }.to_string()
     };
     p(a) == p(b)
+}
+
+/// The paths `info` says must be volumes that the merged service mounts nothing at.
+fn missing_volumes(ctx: &Ctx<'_>, ms: &MergedService, info: Option<&ImageInfo>) -> Vec<String> {
+    let Some(info) = info else {
+        return Vec::new();
+    };
+    let targets = mount_targets(ctx, ms);
+    info.volumes
+        .iter()
+        .filter(|v| !targets.iter().any(|t| same_path(t, v)))
+        .cloned()
+        .collect()
+}
+
+/// Container paths of the merged `volumes:` (short `src:dst[:opts]` or `dst`, long `target`).
+fn mount_targets(ctx: &Ctx<'_>, ms: &MergedService) -> Vec<String> {
+    let mut out = Vec::new();
+    for it in ctx.items(ms, "volumes") {
+        let y = ctx.yaml(it.src.file);
+        let n = it.src.node;
+        if let Some(t) = y.scalar(n) {
+            let parts: Vec<&str> = t.split(':').collect();
+            let target = if parts.len() >= 2 { parts[1] } else { parts[0] };
+            out.push(target.trim().to_string());
+        } else if let Some(t) = y.get(n, "target").and_then(|v| y.scalar(y.resolve(v))) {
+            out.push(t.trim().to_string());
+        }
+    }
+    out
 }
 
 impl Rule for ReadOnlyRootfs {
@@ -83,9 +115,8 @@ impl Rule for ReadOnlyRootfs {
             let from_profile = cfg
                 .and_then(|c| c.tmpfs.clone())
                 .or_else(|| image.and_then(|i| ctx.profile.image(i)?.tmpfs.clone()));
-            let from_table = image
-                .and_then(hardening::lookup)
-                .and_then(|i| i.tmpfs.map(|t| (i.family, t)));
+            let info = image.and_then(images::lookup);
+            let from_table = info.and_then(|i| i.tmpfs.as_ref().map(|t| (i.family.as_str(), t)));
             let message = format!("service `{}` has a writable root filesystem", ms.name);
             // A `read_only: false` is the weak definition; without one, the service's own.
             let mut finding = match read_only {
@@ -102,6 +133,18 @@ impl Rule for ReadOnlyRootfs {
             }
             let (paths, note): (Vec<String>, String) = match (from_profile, from_table) {
                 (Some(p), _) => (p, "tmpfs paths from the profile".into()),
+                (None, Some((family, _)))
+                    if (explicit == Some(true) || use_table)
+                        && !missing_volumes(ctx, ms, info).is_empty() =>
+                {
+                    finding.note = Some(format!(
+                        "{family} images write {} and do not declare it a volume: mount a volume \
+there first, or `/` read-only stops the service from writing its data",
+                        missing_volumes(ctx, ms, info).join(", ")
+                    ));
+                    out.push(finding);
+                    continue;
+                }
                 (None, Some((family, t))) if explicit == Some(true) || use_table => (
                     t.iter().map(|s| s.to_string()).collect(),
                     format!(

@@ -26,7 +26,9 @@ Existing limits are never loosened: a finite limit is kept (a per-service profil
 smaller than it replaces it); `-1` and `0` count as unlimited and are replaced.",
     breaks: "A limit below the service's real peak: the kernel OOM-kills it (memory), throttles \
 it (cpus) or makes fork/thread creation fail (pids). Size limits from observed peaks \
-(`docker stats`) with headroom.",
+(`docker stats`) with headroom. A `cpus` value above the CPU count of the host that runs \
+the stack makes `docker compose up` fail (\"Range of CPUs is from 0.01 to 2.00\"): compare \
+each with `nproc` there (`apply`'s checklist does it for the host it runs on).",
     applicability: Applicability::Review,
     severity: Severity::Low,
     options: "[rules.resource-limits]\nenabled = true\ncpus = 1.0          # defaults for every \

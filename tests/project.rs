@@ -122,6 +122,30 @@ fn remove(v: &mut Value, path: &str) {
     assert!(removed.is_some(), "{path} was not in the model");
 }
 
+/// What the built-in image table gives an nginx service listening on port 80 (and, with
+/// `nnp`, the no-new-privileges option).
+fn nginx_hardened(v: &mut Value, svc: &str, nnp: bool) {
+    set(v, &format!("{svc}.cap_drop"), json!(["ALL"]));
+    set(
+        v,
+        &format!("{svc}.cap_add"),
+        json!(["CHOWN", "SETGID", "SETUID", "NET_BIND_SERVICE"]),
+    );
+    if nnp {
+        set(
+            v,
+            &format!("{svc}.security_opt"),
+            json!(["no-new-privileges:true"]),
+        );
+    }
+    set(v, &format!("{svc}.read_only"), json!(true));
+    set(
+        v,
+        &format!("{svc}.tmpfs"),
+        json!(["/tmp", "/var/cache/nginx", "/var/run"]),
+    );
+}
+
 struct Case {
     /// Directory under tests/projects.
     dir: &'static str,
@@ -170,24 +194,7 @@ const CASES: &[Case] = &[
             ("tmpfs:", 1),
         ],
         expect: |v| {
-            let w = "services.web";
-            set(v, &format!("{w}.cap_drop"), json!(["ALL"]));
-            set(
-                v,
-                &format!("{w}.cap_add"),
-                json!(["CHOWN", "SETGID", "SETUID", "NET_BIND_SERVICE"]),
-            );
-            set(
-                v,
-                &format!("{w}.security_opt"),
-                json!(["no-new-privileges:true"]),
-            );
-            set(v, &format!("{w}.read_only"), json!(true));
-            set(
-                v,
-                &format!("{w}.tmpfs"),
-                json!(["/tmp", "/var/cache/nginx", "/var/run"]),
-            );
+            nginx_hardened(v, "services.web", true);
         },
         later: &[],
     },
@@ -203,19 +210,7 @@ const CASES: &[Case] = &[
             ("5432:5432", 1),
         ],
         expect: |v| {
-            let w = "services.web";
-            set(v, &format!("{w}.cap_drop"), json!(["ALL"]));
-            set(
-                v,
-                &format!("{w}.cap_add"),
-                json!(["CHOWN", "SETGID", "SETUID", "NET_BIND_SERVICE"]),
-            );
-            set(v, &format!("{w}.read_only"), json!(true));
-            set(
-                v,
-                &format!("{w}.tmpfs"),
-                json!(["/tmp", "/var/cache/nginx", "/var/run"]),
-            );
+            nginx_hardened(v, "services.web", false);
             let d = "services.db";
             set(v, &format!("{d}.ports.0.host_ip"), json!("127.0.0.1"));
             set(v, &format!("{d}.cap_drop"), json!(["ALL"]));
@@ -277,24 +272,7 @@ const CASES: &[Case] = &[
         ],
         expect: |v| {
             set(v, "services.app.ports.0.host_ip", json!("127.0.0.1"));
-            let w = "services.web";
-            set(v, &format!("{w}.cap_drop"), json!(["ALL"]));
-            set(
-                v,
-                &format!("{w}.cap_add"),
-                json!(["CHOWN", "SETGID", "SETUID", "NET_BIND_SERVICE"]),
-            );
-            set(
-                v,
-                &format!("{w}.security_opt"),
-                json!(["no-new-privileges:true"]),
-            );
-            set(v, &format!("{w}.read_only"), json!(true));
-            set(
-                v,
-                &format!("{w}.tmpfs"),
-                json!(["/tmp", "/var/cache/nginx", "/var/run"]),
-            );
+            nginx_hardened(v, "services.web", true);
         },
         // Docker Compose refuses the project without it; it is not part of the hardening.
         later: &[("gone.yml", "services:\n  base:\n    image: alpine:3.20\n")],
@@ -335,19 +313,7 @@ const CASES: &[Case] = &[
             ("cap_drop:", 2),
         ],
         expect: |v| {
-            let w = "services.web";
-            set(v, &format!("{w}.cap_drop"), json!(["ALL"]));
-            set(
-                v,
-                &format!("{w}.cap_add"),
-                json!(["CHOWN", "SETGID", "SETUID", "NET_BIND_SERVICE"]),
-            );
-            set(v, &format!("{w}.read_only"), json!(true));
-            set(
-                v,
-                &format!("{w}.tmpfs"),
-                json!(["/tmp", "/var/cache/nginx", "/var/run"]),
-            );
+            nginx_hardened(v, "services.web", false);
             let d = "services.debug";
             remove(v, &format!("{d}.privileged"));
             set(v, &format!("{d}.cap_drop"), json!(["ALL"]));

@@ -73,6 +73,13 @@ pub struct Src {
     pub node: NodeId,
 }
 
+impl Src {
+    /// Another node of the same file and layer.
+    pub fn at(self, node: NodeId) -> Src {
+        Src { node, ..self }
+    }
+}
+
 /// One definition of a mapping key in one layer.
 #[derive(Debug, Clone, Copy)]
 pub struct Def {
@@ -446,11 +453,7 @@ impl Merger<'_, '_> {
     /// items, sorted by key as compose-go sorts them; a scalar becomes one item).
     fn to_items(&self, d: &Def) -> Vec<Item> {
         let y = self.y(d.src.file);
-        let at = |node: NodeId| Src {
-            file: d.src.file,
-            layer: d.src.layer,
-            node,
-        };
+        let at = |node: NodeId| d.src.at(node);
         match &y.node(d.src.node).kind {
             NodeKind::Seq { items } => items
                 .iter()
@@ -614,11 +617,7 @@ impl Merger<'_, '_> {
     /// `build` keys a sequence's items (or a scalar) become keys.
     fn map_entries(&self, d: &Def) -> Vec<(String, Def)> {
         let y = self.y(d.src.file);
-        let at = |node: NodeId| Src {
-            file: d.src.file,
-            layer: d.src.layer,
-            node,
-        };
+        let at = |node: NodeId| d.src.at(node);
         match &y.node(d.src.node).kind {
             NodeKind::Map { .. } => entries_of(y, d.src.node)
                 .into_iter()

@@ -157,12 +157,7 @@ impl<'a> ServiceEdit<'a> {
     ) -> Result<Vec<String>, String> {
         let y = self.y;
         let current = self.list(key)?.unwrap_or_default();
-        let mut missing: Vec<String> = Vec::new();
-        for w in want {
-            if !current.iter().chain(&missing).any(|c| same(c, w)) {
-                missing.push(w.clone());
-            }
-        }
+        let missing = missing_items(&current, want, same);
         if missing.is_empty() {
             return Ok(missing);
         }
@@ -274,6 +269,21 @@ impl<'a> ServiceEdit<'a> {
         }
         Ok((self.edits, self.changes))
     }
+}
+
+/// The items of `want` that `current` lacks (compared with `same`), each once, in order.
+pub fn missing_items(
+    current: &[String],
+    want: &[String],
+    same: fn(&str, &str) -> bool,
+) -> Vec<String> {
+    let mut missing: Vec<String> = Vec::new();
+    for w in want {
+        if !current.iter().chain(&missing).any(|c| same(c, w)) {
+            missing.push(w.clone());
+        }
+    }
+    missing
 }
 
 /// Replace scalar `node` with `raw`: written as is over a plain scalar (so `true` stays a

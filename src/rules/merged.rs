@@ -118,12 +118,7 @@ impl<'c, 'a> MergedEdit<'c, 'a> {
         same: fn(&str, &str) -> bool,
     ) -> Result<Vec<String>, String> {
         let current = self.list(key)?.unwrap_or_default();
-        let mut missing: Vec<String> = Vec::new();
-        for w in want {
-            if !current.iter().chain(&missing).any(|c| same(c, w)) {
-                missing.push(w.clone());
-            }
-        }
+        let missing = super::hardening::missing_items(&current, want, same);
         if missing.is_empty() {
             return Ok(missing);
         }

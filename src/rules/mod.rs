@@ -169,6 +169,27 @@ pub struct Finding {
     pub file: usize,
 }
 
+impl Finding {
+    /// A finding without fix or note at byte `at` of project file `file`.
+    pub fn new(
+        rule: &'static str,
+        file: usize,
+        at: usize,
+        severity: Severity,
+        message: String,
+    ) -> Finding {
+        Finding {
+            rule,
+            at,
+            message,
+            severity,
+            fix: None,
+            note: None,
+            file,
+        }
+    }
+}
+
 /// What a rule sees: the whole project (every file, the merged services) and, for rules that
 /// still work file by file, one file of it (`y`, `compose`, `file`).
 pub struct Ctx<'a> {
@@ -373,15 +394,7 @@ impl<'a> Ctx<'a> {
         message: String,
     ) -> Finding {
         let (file, at) = self.at(ms);
-        Finding {
-            rule,
-            at,
-            message,
-            severity,
-            fix: None,
-            note: None,
-            file,
-        }
+        Finding::new(rule, file, at, severity, message)
     }
 
     /// A finding about the node `src` supplies.
@@ -393,15 +406,7 @@ impl<'a> Ctx<'a> {
         message: String,
     ) -> Finding {
         let (file, at) = self.at_src(src);
-        Finding {
-            rule,
-            at,
-            message,
-            severity,
-            fix: None,
-            note: None,
-            file,
-        }
+        Finding::new(rule, file, at, severity, message)
     }
 
     /// The merged setting `key` of `ms`.

@@ -44,15 +44,13 @@ impl Rule for ProjectFile {
 
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         for p in ctx.problems() {
-            out.push(Finding {
-                rule: ID,
-                at: p.at,
-                message: p.message.clone(),
-                severity: Severity::Warning,
-                fix: None,
-                note: None,
-                file: p.file,
-            });
+            out.push(Finding::new(
+                ID,
+                p.file,
+                p.at,
+                Severity::Warning,
+                p.message.clone(),
+            ));
         }
     }
 }

@@ -24,16 +24,19 @@ fn bench(c: &mut Criterion) {
     for n in SIZES {
         let text = workload::generate(n);
         let (y, compose) = engine::parse(text.clone(), "bench.yml").expect("valid");
-        let findings = engine::findings(&plan, "bench.yml", &y, &compose);
+        let project = compose_harden::compose::project::Project::single("bench.yml", y, compose);
+        let model = project.model();
+        let y = &project.files[0].yaml;
+        let findings = engine::findings(&plan, &project, &model);
         let fixes: Vec<&Fix> = findings.iter().filter_map(|f| f.fix.as_ref()).collect();
-        let spliced = splice_fixes(&y, &fixes);
+        let spliced = splice_fixes(y, &fixes);
         let changes: Vec<&Change> = spliced
             .accepted
             .iter()
             .flat_map(|&i| fixes[i].changes.iter())
             .collect();
-        verify(&y, &spliced.output, &changes).expect("verifies");
-        let applied = apply_fixes(&y, &fixes);
+        verify(y, &spliced.output, &changes).expect("verifies");
+        let applied = apply_fixes(y, &fixes);
 
         let mut g = c.benchmark_group(format!("{n} services"));
         g.sample_size(if n >= 10_000 { 10 } else { 30 });
@@ -47,13 +50,13 @@ fn bench(c: &mut Criterion) {
             })
         });
         g.bench_function(BenchmarkId::new("rules", n), |b| {
-            b.iter(|| engine::findings(&plan, "bench.yml", &y, &compose).len())
+            b.iter(|| engine::findings(&plan, &project, &model).len())
         });
         g.bench_function(BenchmarkId::new("apply", n), |b| {
-            b.iter(|| splice_fixes(&y, &fixes).output.len())
+            b.iter(|| splice_fixes(y, &fixes).output.len())
         });
         g.bench_function(BenchmarkId::new("verify", n), |b| {
-            b.iter(|| verify(&y, &spliced.output, &changes).is_ok())
+            b.iter(|| verify(y, &spliced.output, &changes).is_ok())
         });
         g.bench_function(BenchmarkId::new("diff", n), |b| {
             b.iter(|| compose_harden::diff::from_edits("bench.yml", &y.text, &applied.edits).len())

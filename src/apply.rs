@@ -61,33 +61,49 @@ pub struct FileChange {
     pub new: String,
 }
 
-/// The changes the engine computes for `files` (like `diff`); any error refuses the lot.
+/// The changes the engine computes for the project whose main files are `files` (like
+/// `diff`), one per project file; any error refuses the lot.
 pub fn changes_from_plan(plan: &Plan, files: &[PathBuf]) -> Result<Vec<FileChange>, Error> {
-    let mut out = Vec::new();
-    for f in files {
-        let d = f.to_string_lossy().into_owned();
-        let text = engine::read(f, &d, plan.max_size)?;
-        let r = engine::process(plan, &d, text)?;
-        if let Some(e) = r.errors().into_iter().next() {
-            return Err(e);
-        }
-        out.push(FileChange {
-            path: f.clone(),
-            old: r.input().to_string(),
-            new: r.output.clone(),
-        });
+    let project = engine::load_project(files, plan.max_size)?;
+    let paths: Vec<PathBuf> = project.files.iter().map(|f| f.path.clone()).collect();
+    let r = engine::process_project(plan, project);
+    if let Some(e) = r.errors().into_iter().next() {
+        return Err(e);
     }
-    Ok(out)
+    Ok(r.files
+        .iter()
+        .zip(paths)
+        .map(|(f, path)| FileChange {
+            path,
+            old: f.input().to_string(),
+            new: f.output.clone(),
+        })
+        .collect())
+}
+
+/// Every file of the project whose main files are `files` (included and `extends` files
+/// too): the files `apply` may write.
+pub fn project_files(plan: &Plan, files: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
+    let project = engine::load_project(files, plan.max_size)?;
+    Ok(project.files.into_iter().map(|f| f.path).collect())
+}
+
+/// The files of the project that are checked file by file (`.env` needs, the checklist): the
+/// main and included files, not those read only as `extends` bases.
+pub fn judged_files(plan: &Plan, files: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
+    let project = engine::load_project(files, plan.max_size)?;
+    Ok(project
+        .files
+        .into_iter()
+        .filter(|f| f.role != crate::compose::merge::Role::Base)
+        .map(|f| f.path)
+        .collect())
 }
 
 /// The freshly computed diff of `files` (what `diff` prints, extra files included).
 pub fn fresh_diff(plan: &Plan, files: &[PathBuf]) -> Result<String, Error> {
-    let mut out = String::new();
-    for f in files {
-        let d = f.to_string_lossy().into_owned();
-        let text = engine::read(f, &d, plan.max_size)?;
-        out.push_str(&engine::process(plan, &d, text)?.diff());
-    }
+    let project = engine::load_project(files, plan.max_size)?;
+    let mut out = engine::process_project(plan, project).diff();
     if let (Some(first), true) = (files.first(), plan.provisions()) {
         let (extra, _) =
             crate::provision::process(&plan.profile, &first.to_string_lossy(), plan.max_size)?;
@@ -250,12 +266,13 @@ pub fn run_with_hook(
                 .map_err(|e| io_err(p, format!("cannot read the patch: {e}")))?;
             let (changes, origin) = changes_from_patch(plan, &text, &o.files)?;
             let extra = extra_paths(plan, first);
+            let members = project_files(plan, &o.files)?;
             for c in &changes {
-                if !o.files.iter().chain(&extra).any(|f| same_file(f, &c.path)) {
+                if !members.iter().chain(&extra).any(|f| same_file(f, &c.path)) {
                     return Err(Error::Usage(format!(
                         "--patch: {} is neither one of the Compose files ({}) nor a [[files]] entry of profile `{}`; pass the Compose file with -f, or the profile the diff was made with with --profile",
                         c.path.display(),
-                        o.files
+                        members
                             .iter()
                             .map(|f| f.display().to_string())
                             .collect::<Vec<_>>()
@@ -307,9 +324,9 @@ pub fn run_with_hook(
             (changes, text)
         }
     };
-    // The Compose files as they will be.
+    // The Compose files as they will be (the main and included files of the project).
     let mut after: Vec<(String, String)> = Vec::new();
-    for f in &o.files {
+    for f in &judged_files(plan, &o.files)? {
         let d = f.to_string_lossy().into_owned();
         let text = match changes.iter().find(|c| same_file(&c.path, f)) {
             Some(c) => c.new.clone(),

@@ -24,8 +24,11 @@ Workflow:
                                           .env first, atomic, with backups; prints the checklist
   4. compose-harden rollback              restores the newest backups if something breaks
 
-Files are found like `docker compose` finds them: -f (repeatable), else COMPOSE_FILE, else
-compose.yaml, compose.yml, docker-compose.yaml or docker-compose.yml in this directory.
+Files are found like `docker compose` finds them: -f (repeatable) or paths given as arguments,
+else COMPOSE_FILE, else compose.yaml, compose.yml, docker-compose.yml or docker-compose.yaml in
+this directory together with its override file (compose.override.yml, …). The files are merged
+as Compose merges them, with the files they `include:` and `extends`: each weak setting is
+fixed in the file that sets it, a missing one is added once, where the service is defined.
 
 Exit codes: 0 success (diff: with or without changes; check: nothing at or above --fail-on),
 1 check found something at or above --fail-on (default low; info never fails), 2 error (bad
@@ -150,6 +153,7 @@ struct GraphArgs {
 fn cmd_init(a: &InitArgs, err: &mut dyn Write) -> Result<i32, Error> {
     let run = run_files(&RunArgs {
         files: a.files.clone(),
+        paths: Vec::new(),
         profile: None,
         select: Vec::new(),
         ignore: Vec::new(),
@@ -229,6 +233,9 @@ struct RunArgs {
     /// Compose file to harden (repeatable). Default: like `docker compose`.
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     files: Vec<PathBuf>,
+    /// Compose files, as with -f (after those given with -f).
+    #[arg(value_name = "PATH")]
+    paths: Vec<PathBuf>,
     /// Built-in profile name (`baseline`, the default) or a profile file (a path with `/` or a
     /// `.toml` name: `./site`, `site.toml`). A built-in name wins over a file of that name.
     #[arg(long, value_name = "NAME|PATH")]
@@ -256,7 +263,28 @@ struct CheckArgs {
     fail_on: FailOn,
 }
 
-/// The Compose files to work on: `-f`, else `COMPOSE_FILE`, else the default names.
+fn display(p: &std::path::Path) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+/// The default Compose file names, in Docker Compose's order of preference.
+pub const DEFAULT_NAMES: [&str; 4] = [
+    "compose.yaml",
+    "compose.yml",
+    "docker-compose.yml",
+    "docker-compose.yaml",
+];
+
+/// The override file names loaded after the default file, in Docker Compose's order.
+pub const OVERRIDE_NAMES: [&str; 4] = [
+    "compose.override.yml",
+    "compose.override.yaml",
+    "docker-compose.override.yml",
+    "docker-compose.override.yaml",
+];
+
+/// The Compose files to work on: `-f` and positional paths, else `COMPOSE_FILE`, else the
+/// first default name found here plus its override file (as `docker compose` finds them).
 pub fn compose_files(given: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
     if !given.is_empty() {
         return Ok(given.to_vec());
@@ -279,27 +307,47 @@ pub fn compose_files(given: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
         }
         return Ok(files);
     }
-    const NAMES: [&str; 4] = [
-        "compose.yaml",
-        "compose.yml",
-        "docker-compose.yaml",
-        "docker-compose.yml",
-    ];
-    NAMES
+    let main = DEFAULT_NAMES
         .iter()
         .map(PathBuf::from)
         .find(|p| p.is_file())
-        .map(|p| vec![p])
         .ok_or_else(|| {
             Error::Usage(format!(
                 "no Compose file found here (looked for {}); pass one with -f FILE",
-                NAMES.join(", ")
+                DEFAULT_NAMES.join(", ")
             ))
-        })
+        })?;
+    let mut files = vec![main];
+    if let Some(o) = OVERRIDE_NAMES
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+    {
+        files.push(o);
+    }
+    Ok(files)
 }
 
-fn display(p: &std::path::Path) -> String {
-    p.to_string_lossy().into_owned()
+/// The main and included files of the project whose main files are `files` (not those read
+/// only as `extends` bases, which file-by-file analyses skip); just `files` when the project
+/// cannot be loaded (the command reports why).
+fn project_paths(files: &[PathBuf], max_size: u64) -> Vec<PathBuf> {
+    match engine::load_project(files, max_size) {
+        Ok(p) => p
+            .files
+            .into_iter()
+            .filter(|f| f.role != crate::compose::merge::Role::Base)
+            .map(|f| f.path)
+            .collect(),
+        Err(_) => files.to_vec(),
+    }
+}
+
+impl RunArgs {
+    /// The files given on the command line (`-f` first, then positional).
+    fn given(&self) -> Vec<PathBuf> {
+        self.files.iter().chain(&self.paths).cloned().collect()
+    }
 }
 
 struct Run {
@@ -319,19 +367,19 @@ fn run_files(args: &RunArgs) -> Result<Run, Error> {
     let profile = Profile::load(args.profile_spec())?;
     let mut plan = Plan::new(profile, &args.select, &args.ignore)?;
     plan.max_size = args.max_size;
-    let files = compose_files(&args.files)?;
-    let mut results = Vec::new();
+    let files = compose_files(&args.given())?;
     let mut errors = Vec::new();
-    for f in &files {
-        let d = display(f);
-        match engine::read(f, &d, plan.max_size).and_then(|t| engine::process(&plan, &d, t)) {
-            Ok(r) => {
-                errors.extend(r.errors());
-                results.push(r);
-            }
-            Err(e) => errors.push(e),
+    let results = match engine::load_project(&files, plan.max_size) {
+        Ok(project) => {
+            let r = engine::process_project(&plan, project);
+            errors.extend(r.errors());
+            r.files
         }
-    }
+        Err(e) => {
+            errors.push(e);
+            Vec::new()
+        }
+    };
     Ok(Run {
         plan,
         results,
@@ -367,6 +415,14 @@ fn cmd_diff(
             }
         }
         manual += r.findings.iter().filter(|f| f.fix.is_none()).count();
+        for f in r
+            .findings
+            .iter()
+            .filter(|f| f.rule == rules::project_file::ID)
+        {
+            let (line, col) = r.yaml.line_col(f.at);
+            let _ = writeln!(err, "warning: {}:{line}:{col}: {}", r.path, f.message);
+        }
         for rej in r.rejected.iter().filter(|x| !x.is_error) {
             held += 1;
             let (line, col) = r.yaml.line_col(rej.at);
@@ -410,6 +466,9 @@ struct EnvArgs {
     /// Compose file (repeatable). Default: like `docker compose`.
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     files: Vec<PathBuf>,
+    /// Compose files, as with -f (after those given with -f).
+    #[arg(value_name = "PATH")]
+    paths: Vec<PathBuf>,
     /// Built-in profile name (`baseline`) or path to a TOML profile.
     #[arg(long, value_name = "NAME|PATH", default_value = "baseline")]
     profile: String,
@@ -492,13 +551,15 @@ fn gitignore_env(env: &std::path::Path, add: bool, err: &mut dyn Write) -> Resul
 
 fn cmd_env(args: &EnvArgs, err: &mut dyn Write) -> Result<i32, Error> {
     let profile = Profile::load(&args.profile)?;
-    let files = compose_files(&args.files)?;
+    let given: Vec<PathBuf> = args.files.iter().chain(&args.paths).cloned().collect();
+    let named = compose_files(&given)?;
     let _lock = crate::lock::acquire(
-        &crate::lock::project_dir(&files[0]),
+        &crate::lock::project_dir(&named[0]),
         "env",
         args.lock.timeout(),
         err,
     )?;
+    let files = project_paths(&named, args.max_size);
     let needs = crate::env::needs_of_files(&profile, &files, args.max_size)?;
     let path = args
         .output
@@ -567,8 +628,12 @@ fn diff_secrets_summary(args: &RunArgs, run: &Run, err: &mut dyn Write) {
         .hardcoded_secret
         .get_or_insert_with(Default::default)
         .enabled = Some(true);
-    let files: Vec<(&crate::yaml::Yaml, &crate::compose::Compose)> =
-        run.results.iter().map(|r| (&r.yaml, &r.compose)).collect();
+    let files: Vec<(&crate::yaml::Yaml, &crate::compose::Compose)> = run
+        .results
+        .iter()
+        .filter(|r| r.role != crate::compose::merge::Role::Base)
+        .map(|r| (&r.yaml, &r.compose))
+        .collect();
     let Some(first) = run.results.first() else {
         return;
     };
@@ -634,6 +699,9 @@ struct RollbackArgs {
     /// Compose file (repeatable). Default: like `docker compose`.
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     files: Vec<PathBuf>,
+    /// Compose files, as with -f (after those given with -f).
+    #[arg(value_name = "PATH")]
+    paths: Vec<PathBuf>,
     /// Where `apply --backup-dir` put the backups.
     #[arg(long, value_name = "DIR")]
     backup_dir: Option<PathBuf>,
@@ -692,7 +760,7 @@ fn patch_profile(
 }
 
 fn cmd_apply(a: &ApplyArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, Error> {
-    let files = compose_files(&a.run.files)?;
+    let files = compose_files(&a.run.given())?;
     let (profile, select, ignore) = patch_profile(a, &files)?;
     let mut plan = Plan::new(profile, &select, &ignore)?;
     plan.max_size = a.run.max_size;
@@ -712,8 +780,9 @@ fn cmd_apply(a: &ApplyArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<
 }
 
 fn cmd_rollback(a: &RollbackArgs, err: &mut dyn Write) -> Result<i32, Error> {
+    let given: Vec<PathBuf> = a.files.iter().chain(&a.paths).cloned().collect();
     let opts = crate::rollback::RollbackOptions {
-        files: compose_files(&a.files)?,
+        files: compose_files(&given)?,
         backup_dir: a.backup_dir.clone(),
         force: a.force,
         lock_timeout: Some(a.lock.timeout()),

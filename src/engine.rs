@@ -1,13 +1,15 @@
-//! The pipeline for one file: read, parse, check shape, run rules, apply fixes in one pass,
-//! verify once.
+//! The pipeline: read and parse a project's files, merge them, run the rules over the merged
+//! project, apply each file's fixes in one pass, verify each file once.
 
 use std::path::Path;
 
+use crate::compose::merge::{Model, Role};
+use crate::compose::project::Project;
 use crate::compose::Compose;
 use crate::error::Error;
 use crate::profile::Profile;
 use crate::rules::{Ctx, Finding, Rule, REGISTRY};
-use crate::yaml::{apply_fixes_taking, Rejected, Yaml};
+use crate::yaml::{apply_fixes, Fix, Rejected, Yaml};
 
 /// Default largest input accepted.
 pub const DEFAULT_MAX_SIZE: u64 = 64 * 1024 * 1024;
@@ -94,8 +96,11 @@ pub struct FileResult {
     pub rejected: Vec<Rejected>,
     /// The applied edits, in input byte offsets.
     pub edits: Vec<crate::yaml::Edit>,
-    /// For each of `edits`, the index into `findings` of the finding whose fix it belongs to.
-    pub edit_owners: Vec<usize>,
+    /// For each of `edits`, the index into `findings` of the finding whose fix it belongs to
+    /// (`None` for a part of a fix whose finding lives in another file).
+    pub edit_owners: Vec<Option<usize>>,
+    /// What the file is to the project (main, included, or read only as an `extends` base).
+    pub role: Role,
 }
 
 impl FileResult {
@@ -251,47 +256,490 @@ pub fn operator_env(path: &str) -> crate::compose::interp::Env {
     }
 }
 
-/// Every finding of `plan`'s rules on one parsed file, in file order.
-pub fn findings(plan: &Plan, display: &str, yaml: &Yaml, compose: &Compose) -> Vec<Finding> {
-    let ctx = Ctx::new(yaml, compose, &plan.profile).with_env(operator_env(display));
-    let mut findings = Vec::new();
-    for rule in &plan.rules {
-        rule.check(&ctx, &mut findings);
+/// Load the project whose main files are `paths` (in order), reading each file with [`read`]
+/// and [`parse`].
+pub fn load_project(paths: &[std::path::PathBuf], max_size: u64) -> Result<Project, Error> {
+    let reader = |p: &Path, d: &str| read(p, d, max_size).and_then(|t| parse(t, d));
+    Project::load(paths, &reader)
+}
+
+/// The outcome for a project.
+pub struct ProjectResult {
+    /// One result per file, in project order (main files first); each file's findings are
+    /// those whose [`Finding::file`] is it.
+    pub files: Vec<FileResult>,
+    /// Indices (into `files`) of the main files.
+    pub main: Vec<usize>,
+    /// The merged services of the input.
+    pub model: Model,
+}
+
+impl ProjectResult {
+    /// The unified diff of every changed file, in project order.
+    pub fn diff(&self) -> String {
+        self.files.iter().map(FileResult::diff).collect()
     }
-    if plan.provisions() {
-        crate::provision::compose_findings(&ctx, display, &mut findings);
+
+    /// Errors to report for fixes that failed verification, in every file.
+    pub fn errors(&self) -> Vec<Error> {
+        self.files.iter().flat_map(FileResult::errors).collect()
     }
-    findings.sort_by_key(|f| f.at);
+}
+
+/// Run `plan` on `text` (from file `display`), a project of that one file (its `include:` and
+/// `extends.file` are not followed).
+pub fn process(plan: &Plan, display: &str, text: String) -> Result<FileResult, Error> {
+    let (yaml, compose) = parse(text, display)?;
+    let mut r = process_project(plan, Project::single(display, yaml, compose));
+    Ok(r.files.swap_remove(0))
+}
+
+/// The services' profiles by file: (file, span start, span end, profiles) of each definition
+/// of a service that has `profiles:`.
+fn profile_spans(project: &Project, model: &Model) -> Vec<(usize, usize, usize, String)> {
+    let mut out = Vec::new();
+    for ms in &model.services {
+        if ms.profiles.is_empty() {
+            continue;
+        }
+        let label = ms.profiles.join("`, `");
+        for l in &ms.layers {
+            let f = &project.files[l.file];
+            let svc = &f.compose.services[l.service];
+            let start = f.yaml.node(svc.key).span.start;
+            let end = f.yaml.node(svc.node).span.end.max(start);
+            out.push((l.file, start, end, label.clone()));
+        }
+    }
+    out
+}
+
+/// One file's share of a fix: the parts of finding `finding`'s fix in that file, as one fix.
+struct Share<'f> {
+    finding: usize,
+    fix: std::borrow::Cow<'f, Fix>,
+}
+
+/// `fix` and its parts, each without its own parts (apply_fixes reads only `edits`).
+fn parts_of<'f>(fix: &'f Fix, out: &mut Vec<&'f Fix>) {
+    out.push(fix);
+    for p in &fix.parts {
+        parts_of(p, out);
+    }
+}
+
+/// Run `plan` on `project`: every rule over the merged project (file-by-file rules on each
+/// file), then each file's fixes applied in one pass and verified once. A fix with parts in
+/// several files applies in all of them or in none.
+pub fn process_project(plan: &Plan, project: Project) -> ProjectResult {
+    let model = project.model();
+    let findings = findings(plan, &project, &model);
+    process_findings(project, model, findings)
+}
+
+/// Every finding of `plan`'s rules on `project` (whose merged services are `model`): project
+/// rules once, file-by-file rules on each file; in (file, offset) order, before severities and
+/// suppressions.
+pub fn findings(plan: &Plan, project: &Project, model: &Model) -> Vec<Finding> {
+    let mut findings: Vec<Finding> = Vec::new();
+    {
+        // Interpolated values read with the `.env` of the project directory (the first file's).
+        let env = project
+            .main
+            .first()
+            .map(|&f| operator_env(&project.files[f].display))
+            .unwrap_or_default();
+        let ctx = Ctx::project(project.sources(), model, &plan.profile).with_env(env);
+        for rule in &plan.rules {
+            if rule.project_wide() {
+                rule.check(&ctx, &mut findings);
+                continue;
+            }
+            // Files read only as `extends` bases are judged through the services that use them.
+            let judged = (0..project.files.len()).filter(|&f| project.files[f].role != Role::Base);
+            for f in judged {
+                let mut found = Vec::new();
+                rule.check(&ctx.focus(f), &mut found);
+                for x in &mut found {
+                    x.file = f;
+                    if let Some(fix) = &mut x.fix {
+                        set_file(fix, f);
+                    }
+                }
+                findings.extend(found);
+            }
+        }
+        if plan.provisions() {
+            for &f in &project.main {
+                let mut found = Vec::new();
+                crate::provision::compose_findings(
+                    &ctx.focus(f),
+                    &project.files[f].display,
+                    &mut found,
+                );
+                for x in &mut found {
+                    x.file = f;
+                    if let Some(fix) = &mut x.fix {
+                        set_file(fix, f);
+                    }
+                }
+                findings.extend(found);
+            }
+        }
+    }
+    // Findings about a service in a profile say so.
+    let spans = profile_spans(project, model);
+    for x in &mut findings {
+        if let Some((.., label)) = spans
+            .iter()
+            .find(|(f, s, e, _)| *f == x.file && (*s..=*e).contains(&x.at))
+        {
+            x.message.push_str(&format!(" (profile `{label}`)"));
+        }
+    }
+    findings.sort_by_key(|f| (f.file, f.at));
     findings
 }
 
-/// Run `plan` on `text` (from file `display`).
-pub fn process(plan: &Plan, display: &str, text: String) -> Result<FileResult, Error> {
-    let (yaml, compose) = parse(text, display)?;
-    let mut findings = findings(plan, display, &yaml, &compose);
-    // Severities from the rules' metadata; inline suppressions out (they are never fixed).
-    let suppressed = crate::suppress::apply(&yaml, &compose, &mut findings);
-    let owners: Vec<usize> = findings
-        .iter()
+/// Severities, suppressions, then each file's fixes applied in one pass and verified once.
+fn process_findings(project: Project, model: Model, findings: Vec<Finding>) -> ProjectResult {
+    // Severities from the rules' metadata; inline suppressions out, file by file (they are
+    // never fixed).
+    let n = project.files.len();
+    let mut suppressed: Vec<Vec<crate::suppress::Suppressed>> =
+        (0..n).map(|_| Vec::new()).collect();
+    let mut by_file: Vec<Vec<Finding>> = (0..n).map(|_| Vec::new()).collect();
+    for x in findings {
+        let f = x.file.min(n - 1);
+        by_file[f].push(x);
+    }
+    let mut findings: Vec<Finding> = Vec::new();
+    for (f, mut v) in by_file.into_iter().enumerate() {
+        let pf = &project.files[f];
+        suppressed[f] = crate::suppress::apply(&pf.yaml, &pf.compose, &mut v);
+        for x in &mut v {
+            x.file = f;
+        }
+        findings.extend(v);
+    }
+    let rank = |rule: &str| REGISTRY.iter().position(|r| r.meta().id == rule);
+    // Each finding's fix split by file.
+    let mut shares: Vec<Vec<Share>> = (0..n).map(|_| Vec::new()).collect();
+    let mut files_of: Vec<Vec<usize>> = vec![Vec::new(); findings.len()];
+    for (i, x) in findings.iter().enumerate() {
+        let Some(fix) = &x.fix else { continue };
+        let mut parts: Vec<&Fix> = Vec::new();
+        parts_of(fix, &mut parts);
+        for part in parts {
+            let f = part.file.min(n - 1);
+            if !files_of[i].contains(&f) {
+                files_of[i].push(f);
+            }
+            // A finding's share of a file, when it has one, is the last one pushed there.
+            match shares[f].last_mut().filter(|s| s.finding == i) {
+                Some(s) => {
+                    // Several parts in one file: one fix of them all.
+                    let merged = s.fix.to_mut();
+                    merged.parts.clear();
+                    merged.edits.extend(part.edits.iter().cloned());
+                    merged.edits.sort_by(|a, b| {
+                        (a.range.start, a.range.end, &a.replacement).cmp(&(
+                            b.range.start,
+                            b.range.end,
+                            &b.replacement,
+                        ))
+                    });
+                    merged.changes.extend(part.changes.iter().cloned());
+                }
+                None => shares[f].push(Share {
+                    finding: i,
+                    fix: std::borrow::Cow::Borrowed(part),
+                }),
+            }
+        }
+    }
+    // Same-point insertions compose in registry order.
+    for v in &mut shares {
+        v.sort_by_key(|s| (rank(findings[s.finding].rule), findings[s.finding].at));
+    }
+    let mut withdrawn: Vec<(usize, Rejected)> = Vec::new();
+    let applied_all = loop {
+        let mut results = Vec::with_capacity(n);
+        let mut applied_in: Vec<Vec<usize>> = vec![Vec::new(); findings.len()];
+        for (f, v) in shares.iter().enumerate() {
+            let live: Vec<&Share> = v
+                .iter()
+                .filter(|s| !withdrawn.iter().any(|(w, _)| *w == s.finding))
+                .collect();
+            let fixes: Vec<&Fix> = live.iter().map(|s| s.fix.as_ref()).collect();
+            let r = apply_fixes(&project.files[f].yaml, &fixes);
+            for &k in &r.applied {
+                applied_in[live[k].finding].push(f);
+            }
+            results.push((live.iter().map(|s| s.finding).collect::<Vec<_>>(), r));
+        }
+        // A fix applied in some of its files but not all is withdrawn everywhere.
+        let mut more = Vec::new();
+        for (i, fs) in files_of.iter().enumerate() {
+            if fs.len() < 2 || applied_in[i].is_empty() || applied_in[i].len() == fs.len() {
+                continue;
+            }
+            let x = &findings[i];
+            let mut reason =
+                String::from("held back: a part of it in another file could not be applied");
+            let mut is_error = false;
+            for &f in fs {
+                if applied_in[i].contains(&f) {
+                    continue;
+                }
+                let share = shares[f].iter().find(|s| s.finding == i);
+                if let Some(rej) = share.and_then(|s| {
+                    results[f].1.rejected.iter().find(|r| {
+                        r.rule == s.fix.rule && r.title == s.fix.title && r.at == s.fix.at
+                    })
+                }) {
+                    reason = format!(
+                        "held back: its part in {}: {}",
+                        project.files[f].display, rej.reason
+                    );
+                    is_error = rej.is_error;
+                }
+            }
+            let title = x.fix.as_ref().map(|f| f.title.clone()).unwrap_or_default();
+            more.push((
+                i,
+                Rejected {
+                    rule: x.rule,
+                    title,
+                    at: x.at,
+                    reason,
+                    is_error,
+                },
+            ));
+        }
+        if more.is_empty() {
+            break (results, applied_in);
+        }
+        withdrawn.extend(more);
+    };
+    let (results, applied_in) = applied_all;
+    // Per file: its findings, which of them were applied, what was held back.
+    let mut extra_rejected: Vec<Vec<Rejected>> = (0..n).map(|_| Vec::new()).collect();
+    for (i, r) in withdrawn {
+        extra_rejected[findings[i].file.min(n - 1)].push(r);
+    }
+    let mut per_file: Vec<Vec<Finding>> = (0..n).map(|_| Vec::new()).collect();
+    let mut applied: Vec<Vec<usize>> = vec![Vec::new(); n];
+    // Each finding's file, and its index in that file's list.
+    let owner_file: Vec<usize> = findings.iter().map(|x| x.file.min(n - 1)).collect();
+    let mut local: Vec<usize> = Vec::with_capacity(findings.len());
+    for (i, mut x) in findings.into_iter().enumerate() {
+        let f = x.file.min(n - 1);
+        let whole = !files_of[i].is_empty() && applied_in[i].len() == files_of[i].len();
+        if whole {
+            applied[f].push(per_file[f].len());
+        }
+        // Verified: the declared changes are no longer needed, and an applied fix's edits
+        // are in its files' results (a fix not applied keeps them as the suggestion).
+        if let Some(fix) = &mut x.fix {
+            drop_spent(fix, whole);
+        }
+        local.push(per_file[f].len());
+        per_file[f].push(x);
+    }
+    let main = project.main.clone();
+    let files = project
+        .files
+        .into_iter()
+        .zip(results)
+        .zip(per_file)
+        .zip(applied)
+        .zip(extra_rejected)
+        .zip(suppressed)
         .enumerate()
-        .filter(|(_, f)| f.fix.is_some())
-        .map(|(i, _)| i)
+        .map(
+            |(
+                file_of_result,
+                (((((pf, (live, r)), findings), mut applied), extra), suppressed),
+            )| {
+                applied.sort_unstable();
+                let mut rejected = r.rejected;
+                rejected.extend(extra);
+                let edit_owners = r
+                    .owners
+                    .iter()
+                    .map(|&k| {
+                        let i = live[k];
+                        (owner_file[i] == file_of_result).then_some(local[i])
+                    })
+                    .collect();
+                FileResult {
+                    path: pf.display,
+                    output: r.output,
+                    applied,
+                    rejected,
+                    edits: r.edits,
+                    edit_owners,
+                    findings,
+                    suppressed,
+                    yaml: pf.yaml,
+                    compose: pf.compose,
+                    role: pf.role,
+                }
+            },
+        )
         .collect();
-    // The fixes' edits move into the result and their declared changes are dropped once
-    // verified: findings keep only what reports use.
-    let mut fixes: Vec<&mut crate::yaml::Fix> =
-        findings.iter_mut().filter_map(|f| f.fix.as_mut()).collect();
-    let applied = apply_fixes_taking(&yaml, &mut fixes);
-    Ok(FileResult {
-        path: display.to_string(),
-        output: applied.output,
-        applied: applied.applied.iter().map(|&i| owners[i]).collect(),
-        rejected: applied.rejected,
-        edits: applied.edits,
-        edit_owners: applied.owners.iter().map(|&i| owners[i]).collect(),
-        findings,
-        suppressed,
-        yaml,
-        compose,
-    })
+    ProjectResult { files, main, model }
+}
+
+/// Drop what a verified fix no longer needs: its declared changes, and its edits (and its
+/// parts') when it was applied (they were copied into the files' results).
+fn drop_spent(fix: &mut Fix, applied: bool) {
+    fix.changes = Vec::new();
+    if applied {
+        fix.edits = Vec::new();
+    }
+    for p in &mut fix.parts {
+        drop_spent(p, applied);
+    }
+}
+
+fn set_file(fix: &mut Fix, file: usize) {
+    fix.file = file;
+    for p in &mut fix.parts {
+        set_file(p, file);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compose::merge::Role;
+    use crate::compose::project::ProjectFile;
+    use crate::rules::{RuleMeta, Severity};
+    use crate::yaml::{ops, Applicability, Change, Value};
+
+    static META: RuleMeta = RuleMeta {
+        id: "test-rule",
+        summary: "",
+        why: "",
+        fix: "",
+        breaks: "",
+        applicability: Applicability::Safe,
+        severity: Severity::Medium,
+        options: "",
+        before: "",
+        after: "",
+    };
+
+    /// Rewrites `image` of `web` in file 1 to `to`, and (when `two`) also in file 0: one fix.
+    struct Rewrite {
+        to: &'static str,
+        two: bool,
+        at: usize,
+    }
+
+    fn rewrite(ctx: &Ctx<'_>, file: usize, to: &str, at: usize) -> Fix {
+        let y = ctx.yaml(file);
+        let node = y.lookup("services.web.image").expect("image");
+        let e = ops::replace_scalar(y, node, to, ops::Quote::Keep).expect("edit");
+        Fix::new(
+            "test-rule",
+            format!("image {to}"),
+            Applicability::Safe,
+            vec![e],
+            vec![Change::Set(y.path_of(node), Value::str(to))],
+            at,
+        )
+        .in_file(file)
+    }
+
+    impl Rule for Rewrite {
+        fn meta(&self) -> &'static RuleMeta {
+            &META
+        }
+        fn project_wide(&self) -> bool {
+            true
+        }
+        fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+            let mut fix = rewrite(ctx, 1, self.to, self.at);
+            if self.two {
+                fix = rewrite(ctx, 0, self.to, self.at).with_part(fix);
+            }
+            out.push(Finding {
+                rule: "test-rule",
+                at: self.at,
+                message: self.to.into(),
+                severity: Severity::Warning,
+                fix: Some(fix),
+                note: None,
+                file: if self.two { 0 } else { 1 },
+            });
+        }
+    }
+
+    static ONE: Rewrite = Rewrite {
+        to: "one",
+        two: false,
+        at: 0,
+    };
+    static BOTH: Rewrite = Rewrite {
+        to: "both",
+        two: true,
+        at: 5,
+    };
+
+    fn project() -> Project {
+        let file = |name: &str, text: &str| {
+            let (yaml, compose) = parse(text.to_string(), name).expect("parse");
+            ProjectFile {
+                path: name.into(),
+                display: name.into(),
+                yaml,
+                compose,
+                role: Role::Main,
+                dir: Default::default(),
+                includes: vec![Vec::new()],
+                extends: Vec::new(),
+            }
+        };
+        Project {
+            files: vec![
+                file("a.yml", "services:\n  web:\n    image: a\n"),
+                file("b.yml", "services:\n  web:\n    image: b\n"),
+            ],
+            main: vec![0, 1],
+            problems: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_fix_in_two_files_applies_in_both_or_neither() {
+        let plan = |rules: Vec<&'static dyn Rule>| Plan {
+            profile: Profile::load("baseline").expect("profile"),
+            rules,
+            max_size: DEFAULT_MAX_SIZE,
+        };
+        // Alone, both parts land.
+        let r = process_project(&plan(vec![&BOTH]), project());
+        assert_eq!(r.files[0].output, "services:\n  web:\n    image: both\n");
+        assert_eq!(r.files[1].output, "services:\n  web:\n    image: both\n");
+        assert_eq!(r.files[0].applied, [0]);
+        // Its part in b.yml overlaps a fix that wins there: it is withdrawn from a.yml too.
+        let r = process_project(&plan(vec![&ONE, &BOTH]), project());
+        assert_eq!(
+            r.files[0].output,
+            r.files[0].input(),
+            "a.yml must stay as it was"
+        );
+        assert_eq!(r.files[1].output, "services:\n  web:\n    image: one\n");
+        assert!(r.files[0].applied.is_empty());
+        let held = r.files[0]
+            .rejected
+            .iter()
+            .find(|x| x.title == "image both")
+            .expect("held back in a.yml");
+        assert!(held.reason.contains("b.yml"), "{}", held.reason);
+        assert!(r.errors().is_empty());
+    }
 }

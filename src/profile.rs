@@ -327,6 +327,9 @@ pub struct RulesConfig {
     /// `[rules.network-segmentation]`.
     #[serde(rename = "network-segmentation")]
     pub network_segmentation: Option<NetworkSegmentationOptions>,
+    /// `[rules.project-file]`.
+    #[serde(rename = "project-file")]
+    pub project_file: Option<ToggleOptions>,
 }
 
 impl RulesConfig {
@@ -423,6 +426,7 @@ rule_switches! {
     "non-root-user" => non_root_user,
     "restart-policy" => restart_policy,
     "network-segmentation" => network_segmentation,
+    "project-file" => project_file,
 }
 
 /// An extra YAML file that holds secrets, `[[files]]` (e.g. Grafana provisioning).

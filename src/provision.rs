@@ -323,6 +323,7 @@ pub fn compose_findings(ctx: &Ctx<'_>, display: &str, out: &mut Vec<Finding>) {
             out.push(Finding {
                 rule: RULE,
                 at,
+                file: ctx.file,
                 message: format!(
                     "`{}` reads ${var} in {} (profile [[files]]): it needs {var} in its environment",
                     svc.name, f.path

@@ -221,6 +221,8 @@ pub fn apply(y: &Yaml, compose: &Compose, findings: &mut Vec<Finding>) -> Vec<Su
             severity: META.severity,
             fix: None,
             note: None,
+            // The engine puts the project file the directives were read from.
+            file: 0,
         });
     }
     hold_back_split_credentials(y, &suppressed, &mut kept);

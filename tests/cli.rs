@@ -32,9 +32,13 @@ fn finds_files_like_docker_compose() {
     assert_eq!(code, 0);
     assert!(out.contains("--- a/compose.yaml"), "{out}");
     assert!(!out.contains("docker-compose.yml"), "{out}");
-    // COMPOSE_FILE wins, split on ':'.
+    // COMPOSE_FILE wins, split on ':' (one project: each file's own service fixed in it).
     std::fs::write(d.path().join("one.yml"), WEAK).expect("write");
-    std::fs::write(d.path().join("two.yml"), WEAK).expect("write");
+    std::fs::write(
+        d.path().join("two.yml"),
+        "services:\n  api:\n    image: redis:7\n",
+    )
+    .expect("write");
     let (code, out, _) = run(
         d.path(),
         &["diff", "--select", "no-new-privileges"],

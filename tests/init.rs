@@ -115,7 +115,7 @@ fn pre_commit_entry_checks_each_file() {
     assert_eq!(o.status.code(), Some(1));
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(
-        out.contains("docker-compose.yml:2:3: critical privileged"),
+        out.contains("docker-compose.yml:4:5: critical privileged"),
         "{out}"
     );
     let o = run(&["--fail-on=none", "a/compose.yml", "docker-compose.yml"]);

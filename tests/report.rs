@@ -185,7 +185,7 @@ fn github_snapshot() {
         );
         assert!(!line.contains('\r'));
     }
-    assert!(out.contains("::error file=examples/openbmp/docker-compose.yml,line=79,col=3,"));
+    assert!(out.contains("::error file=examples/openbmp/docker-compose.yml,line=83,col=5,"));
 }
 
 /// One service per level; `--select` picks the rule that gives that level.

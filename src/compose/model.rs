@@ -38,8 +38,14 @@ pub struct Service {
 pub enum Extends {
     /// A service of the same file (`extends: base` or `extends: {service: base}`).
     Local(String),
-    /// A service of another file (`extends: {file: other.yml, service: base}`): not visible here.
-    External,
+    /// A service of another file (`extends: {file: other.yml, service: base}`); the project
+    /// model loads that file.
+    File {
+        /// The `file:` value node (the path as written).
+        file: NodeId,
+        /// The service it extends there.
+        service: String,
+    },
 }
 
 /// Where an effective setting comes from.
@@ -99,7 +105,8 @@ pub fn names(y: &Yaml, id: NodeId) -> Vec<String> {
     }
 }
 
-fn merged_maps(y: &Yaml, map: NodeId, out: &mut Vec<NodeId>, depth: usize) {
+/// The mappings merged into `map` with `<<` (recursively), in priority order.
+pub(crate) fn merged_maps(y: &Yaml, map: NodeId, out: &mut Vec<NodeId>, depth: usize) {
     if depth > 16 {
         return;
     }
@@ -244,10 +251,13 @@ impl Compose {
                     if let Some(name) = y.scalar(s.resolved) {
                         return Some(Extends::Local(name.to_string()));
                     }
-                    let file = y.get(s.resolved, "file");
+                    let file = y.get(s.resolved, "file").map(|f| y.resolve(f));
                     let target = y.get(s.resolved, "service").and_then(|v| y.scalar(v))?;
                     Some(match file {
-                        Some(_) => Extends::External,
+                        Some(file) => Extends::File {
+                            file,
+                            service: target.to_string(),
+                        },
                         None => Extends::Local(target.to_string()),
                     })
                 });

@@ -157,8 +157,10 @@ impl Report {
             let ends = Ends::new(&fr.yaml);
             // Applied fixes' edits moved into the result; a fix not applied keeps its own.
             let mut applied_edits: Vec<Vec<&Edit>> = vec![Vec::new(); fr.findings.len()];
-            for (e, &i) in fr.edits.iter().zip(&fr.edit_owners) {
-                applied_edits[i].push(e);
+            for (e, i) in fr.edits.iter().zip(&fr.edit_owners) {
+                if let Some(i) = *i {
+                    applied_edits[i].push(e);
+                }
             }
             let mut applied = vec![false; fr.findings.len()];
             for &i in &fr.applied {

@@ -1,11 +1,13 @@
 //! `cap-drop-all`: every service runs with `cap_drop: [ALL]` and gets back only the
 //! capabilities the profile or the built-in image table gives it.
 
-use super::hardening::{self, ServiceEdit};
+use super::hardening;
 use super::images::{Decision, StartUser};
+use super::merged::{self, MergedEdit};
 use super::{Ctx, Finding, Rule, RuleMeta, Severity};
+use crate::compose::merge::MergedService;
 use crate::compose::Service;
-use crate::yaml::{Applicability, Fix};
+use crate::yaml::Applicability;
 
 /// The rule.
 pub struct CapDropAll;
@@ -60,30 +62,30 @@ pub enum CapSource {
     Builtin(Decision),
 }
 
-/// Capabilities `svc` should get back with `cap_drop: [ALL]`, and where they come from: the
+/// Capabilities `ms` should get back with `cap_drop: [ALL]`, and where they come from: the
 /// profile's service or image entry, else the built-in knowledge (the image table when
 /// `use_table`, the user-switch set for an unknown image started as root, nothing for a
-/// non-root `user:`).
-pub fn wanted_caps(ctx: &Ctx<'_>, svc: &Service, use_table: bool) -> (Vec<String>, CapSource) {
-    let y = ctx.y;
+/// non-root `user:`), judged on the merged service (its image and `user:` from whichever file
+/// sets them).
+pub fn wanted_caps(ctx: &Ctx<'_>, ms: &MergedService, use_table: bool) -> (Vec<String>, CapSource) {
     let norm = |v: &[String]| v.iter().map(|c| hardening::norm_cap(c)).collect::<Vec<_>>();
     if let Some(c) = ctx
         .profile
-        .service(&svc.name)
+        .service(&ms.name)
         .and_then(|s| s.cap_add.as_ref())
     {
         return (norm(c), CapSource::Service);
     }
-    let image = svc.image(y);
+    let image = ctx.image(ms).map(|(i, _)| i);
     if let Some(c) = image
         .and_then(|i| ctx.profile.image(i))
         .and_then(|c| c.cap_add.as_ref())
     {
         return (norm(c), CapSource::Image);
     }
-    let user = StartUser::from_user(svc.scalar(y, "user"));
+    let user = StartUser::from_user(ctx.scalar(ms, "user").map(|(u, _)| u));
     let decision = Decision::new(image, &user, use_table);
-    let caps = decision.caps(hardening::listens_low(y, svc));
+    let caps = decision.caps(merged::listens_low(ctx, ms));
     (caps, CapSource::Builtin(decision))
 }
 
@@ -98,21 +100,29 @@ pub fn is_privileged(ctx: &Ctx<'_>, svc: &Service) -> bool {
     ctx.is_true(svc, "privileged")
 }
 
+/// Whether the merged service's `privileged` is true (as compose-go reads a boolean).
+pub fn is_privileged_merged(ctx: &Ctx<'_>, ms: &MergedService) -> bool {
+    ctx.is_true_in(ms, "privileged").is_some()
+}
+
 /// Plan `cap_drop: [ALL]` plus `cap_add: caps` on `edit`; returns the capabilities added.
-pub fn plan_drop_all(edit: &mut ServiceEdit<'_>, caps: &[String]) -> Result<Vec<String>, String> {
+pub fn plan_drop_all(
+    edit: &mut MergedEdit<'_, '_>,
+    caps: &[String],
+) -> Result<Vec<String>, String> {
     edit.ensure_items("cap_drop", &["ALL".to_string()], same_cap)?;
     edit.ensure_items("cap_add", caps, same_cap)
 }
 
-/// A note about where the added capabilities come from, naming the case that applied.
-pub fn source_note(svc: &Service, image: Option<&str>, caps: &[String], src: &CapSource) -> String {
+/// A note about where the added capabilities come from (`image`: the image in backticks, and
+/// where it is set when not in the finding's file, as [`image_label`] writes it).
+pub fn source_note(name: &str, image: Option<&str>, caps: &[String], src: &CapSource) -> String {
     let list = if caps.is_empty() {
         "none".to_string()
     } else {
         caps.join(", ")
     };
-    let name = &svc.name;
-    let image = image.unwrap_or("(no image)");
+    let image = image.unwrap_or("`(no image)`");
     match src {
         CapSource::Service => format!("capabilities added back from the profile: {list}"),
         CapSource::Image => {
@@ -135,7 +145,7 @@ back the set a root-started entrypoint needs to fix ownership and switch user: {
 capabilities: none is added back; if it fails, set `[services.{name}] cap-add`"
         ),
         CapSource::Builtin(Decision::Unknown { user }) => format!(
-            "review: image `{image}` is not in the built-in image table and starts as root{}: it \
+            "review: image {image} is not in the built-in image table and starts as root{}: it \
 gets back the set a root-started entrypoint needs to fix ownership and switch user (gosu, \
 su-exec, setpriv): {list}; NET_RAW, MKNOD, SYS_CHROOT and Docker's other defaults stay dropped. \
 Narrow it with `[services.{name}] cap-add = [...]`, or give the service a non-root `user:`",
@@ -148,25 +158,32 @@ Narrow it with `[services.{name}] cap-add = [...]`, or give the service a non-ro
     }
 }
 
+/// The image of `ms` for notes: `` `name` ``, with the file that sets it when that is not
+/// `file`.
+pub fn image_label(ctx: &Ctx<'_>, ms: &MergedService, file: usize) -> Option<String> {
+    ctx.image(ms)
+        .map(|(i, src)| format!("`{i}`{}", ctx.from_file(src, file)))
+}
+
 impl Rule for CapDropAll {
     fn meta(&self) -> &'static RuleMeta {
         &META
     }
 
+    fn project_wide(&self) -> bool {
+        true
+    }
+
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-        let y = ctx.y;
         let use_table = ctx.profile.rules.image_table(ID);
-        let flow = ctx.prefers_flow();
-        for svc in ctx.services(ID) {
-            let mut finding = Finding {
-                rule: ID,
-                at: svc.at(y),
-                message: format!("service `{}` does not drop all capabilities", svc.name),
-                severity: Severity::Warning,
-                fix: None,
-                note: None,
-            };
-            if is_privileged(ctx, svc) {
+        for ms in ctx.merged(ID) {
+            let mut finding = ctx.finding(
+                ID,
+                ms,
+                Severity::Warning,
+                format!("service `{}` does not drop all capabilities", ms.name),
+            );
+            if is_privileged_merged(ctx, ms) {
                 if ctx.profile.rules.enabled("privileged") == Some(true) {
                     // Owned by `privileged`, which removes it and adds cap_drop/cap_add itself.
                     continue;
@@ -179,16 +196,16 @@ see `compose-harden explain privileged`"
                 out.push(finding);
                 continue;
             }
-            let (caps, src) = wanted_caps(ctx, svc, use_table);
+            if ctx
+                .inherits_from(ms, ID, &["cap_drop", "cap_add"])
+                .is_some()
+            {
+                // The service it extends gets the fix, and Compose merges it into this one.
+                continue;
+            }
+            let (caps, src) = wanted_caps(ctx, ms, use_table);
             let from_profile = matches!(src, CapSource::Service | CapSource::Image);
-            let mut edit = match ServiceEdit::new(y, svc, flow) {
-                Ok(e) => e,
-                Err(why) => {
-                    finding.note = Some(why);
-                    out.push(finding);
-                    continue;
-                }
-            };
+            let mut edit = MergedEdit::new(ctx, ms, ID);
             let drops_all = match edit.list("cap_drop") {
                 Ok(l) => l.unwrap_or_default().iter().any(|c| same_cap(c, "ALL")),
                 Err(why) => {
@@ -197,14 +214,20 @@ see `compose-harden explain privileged`"
                     continue;
                 }
             };
+            if drops_all && !from_profile {
+                continue;
+            }
+            if let Some(why) = ctx.unseen(ms) {
+                // What it inherits (its image, its capability lists) cannot be seen: no guess.
+                finding.note = Some(format!("no automatic fix: {why}"));
+                out.push(finding);
+                continue;
+            }
             let (planned, title, applicability) = if drops_all {
                 // Already dropped: only make sure what the profile gives back is there.
-                if !from_profile {
-                    continue;
-                }
                 finding.message = format!(
                     "service `{}` lacks capabilities the profile gives back",
-                    svc.name
+                    ms.name
                 );
                 (
                     edit.ensure_items("cap_add", &caps, same_cap),
@@ -231,19 +254,11 @@ see `compose-harden explain privileged`"
                 continue;
             }
             if !drops_all {
-                finding.note = Some(source_note(svc, svc.image(y), &caps, &src));
+                let image = image_label(ctx, ms, finding.file);
+                finding.note = Some(source_note(&ms.name, image.as_deref(), &caps, &src));
             }
-            match edit.finish() {
-                Ok((edits, changes)) => {
-                    finding.fix = Some(Fix::new(
-                        ID,
-                        title,
-                        applicability,
-                        edits,
-                        changes,
-                        svc.at(y),
-                    ))
-                }
+            match edit.finish(title, applicability, finding.file, finding.at) {
+                Ok(fix) => finding.fix = fix,
                 Err(why) => finding.note = Some(format!("no automatic fix: {why}")),
             }
             out.push(finding);

@@ -58,17 +58,21 @@ impl Rule for DangerousCapAdd {
         &META
     }
 
+    fn project_wide(&self) -> bool {
+        true
+    }
+
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-        let y = ctx.y;
-        for svc in ctx.services(ID) {
-            let Some(s) = svc.get(y, "cap_add") else {
-                continue;
-            };
+        for svc in ctx.merged(ID) {
             let accepted = ctx.profile.service(&svc.name).map(|c| &c.accept_cap_add);
-            for &it in y.items(s.resolved).unwrap_or(&[]) {
-                let Some(cap) = y.scalar(y.resolve(it)) else {
+            for it in ctx.items(svc, "cap_add") {
+                if !ctx.reports(svc, it.src, ID) {
+                    continue;
+                }
+                let Some(cap) = ctx.text(it) else {
                     continue;
                 };
+                let cap = cap.as_str();
                 if !DANGEROUS.iter().any(|d| same_cap(d, cap)) {
                     continue;
                 }
@@ -89,14 +93,15 @@ impl Rule for DangerousCapAdd {
                         ),
                     ),
                 };
-                out.push(Finding {
-                    rule: ID,
-                    at: y.node(it).span.start,
-                    message: format!("service `{}` adds the capability `{cap}`", svc.name),
-                    severity,
-                    fix: None,
-                    note: Some(note),
-                });
+                let mut f = ctx.finding_at(
+                    ID,
+                    it.src,
+                    Severity::Warning,
+                    format!("service `{}` adds the capability `{cap}`", svc.name),
+                );
+                f.severity = severity;
+                f.note = Some(note);
+                out.push(f);
             }
         }
     }

@@ -127,6 +127,7 @@ impl Rule for DevRootToken {
                 let (dev, known) = dev_mode(y, svc, env.as_ref());
                 if let Some(why) = dev {
                     out.push(Finding {
+                        file: ctx.file,
                         rule: ID,
                         at: svc.at(y),
                         message: format!(
@@ -140,6 +141,7 @@ impl Rule for DevRootToken {
                     });
                 } else if let (Some(env), Some(e)) = (env.as_ref(), token_entry) {
                     let mut finding = Finding {
+                        file: ctx.file,
                         rule: ID,
                         at: y.node(e.node).span.start,
                         message: format!(
@@ -191,6 +193,7 @@ impl Rule for DevRootToken {
                     });
                 if let Some(what) = holder {
                     out.push(Finding {
+                        file: ctx.file,
                         rule: ID,
                         at: y.node(e.node).span.start,
                         message: format!("service `{}` uses {what} (`{}`)", svc.name, e.key),

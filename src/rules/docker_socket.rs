@@ -99,6 +99,7 @@ impl Rule for DockerSocket {
         for (svc, m) in &mounts {
             let image = svc.image(y).unwrap_or("");
             let mut f = Finding {
+                file: ctx.file,
                 rule: ID,
                 at: y.node(m.node).span.start,
                 message: format!(

@@ -489,6 +489,7 @@ fn analyze(ctx: &Ctx<'_>) -> (Vec<Planned>, Vec<Finding>) {
             severity: Severity::Warning,
             fix: None,
             note: None,
+            file: ctx.file,
         };
         let (part, g) = match (&occ.verdict, occ_group[i]) {
             (Verdict::NoFix { note, severity }, _) => {

@@ -23,19 +23,26 @@ pub fn listens_low(y: &Yaml, svc: &Service) -> bool {
     for key in ["ports", "expose"] {
         let Some(s) = svc.get(y, key) else { continue };
         for &it in y.items(s.resolved).unwrap_or(&[]) {
-            let it = y.resolve(it);
-            if let Some(t) = y.scalar(it) {
-                // `[ip:][host:]container[/proto]`, ranges `a-b`.
-                let c = t.rsplit(':').next().unwrap_or(t);
-                let c = c.split('/').next().unwrap_or(c);
-                let c = c.split('-').next().unwrap_or(c);
-                ports.push(c.trim().parse::<u32>().ok());
-            } else if let Some(t) = y.get(it, "target").and_then(|n| y.scalar(y.resolve(n))) {
-                ports.push(t.trim().parse::<u32>().ok());
-            }
+            ports.extend(container_port(y, y.resolve(it)));
         }
     }
     ports.is_empty() || ports.iter().any(|p| p.is_none_or(|p| p < 1024))
+}
+
+/// The container port of a `ports:`/`expose:` item (`[ip:][host:]container[/proto]`, the
+/// first of a range, or a long item's `target`): `Some(None)` when it is not a number,
+/// `None` when the item has none.
+pub fn container_port(y: &Yaml, it: crate::yaml::NodeId) -> Option<Option<u32>> {
+    if let Some(t) = y.scalar(it) {
+        let c = t.rsplit(':').next().unwrap_or(t);
+        let c = c.split('/').next().unwrap_or(c);
+        let c = c.split('-').next().unwrap_or(c);
+        Some(c.trim().parse::<u32>().ok())
+    } else {
+        y.get(it, "target")
+            .and_then(|n| y.scalar(y.resolve(n)))
+            .map(|t| t.trim().parse::<u32>().ok())
+    }
 }
 
 /// Whether the file writes short lists (`cap_add`, `security_opt`, `tmpfs`, …) in flow style
@@ -150,12 +157,7 @@ impl<'a> ServiceEdit<'a> {
     ) -> Result<Vec<String>, String> {
         let y = self.y;
         let current = self.list(key)?.unwrap_or_default();
-        let mut missing: Vec<String> = Vec::new();
-        for w in want {
-            if !current.iter().chain(&missing).any(|c| same(c, w)) {
-                missing.push(w.clone());
-            }
-        }
+        let missing = missing_items(&current, want, same);
         if missing.is_empty() {
             return Ok(missing);
         }
@@ -269,6 +271,21 @@ impl<'a> ServiceEdit<'a> {
     }
 }
 
+/// The items of `want` that `current` lacks (compared with `same`), each once, in order.
+pub fn missing_items(
+    current: &[String],
+    want: &[String],
+    same: fn(&str, &str) -> bool,
+) -> Vec<String> {
+    let mut missing: Vec<String> = Vec::new();
+    for w in want {
+        if !current.iter().chain(&missing).any(|c| same(c, w)) {
+            missing.push(w.clone());
+        }
+    }
+    missing
+}
+
 /// Replace scalar `node` with `raw`: written as is over a plain scalar (so `true` stays a
 /// boolean), or as a string in the scalar's own quotes over a quoted one. Returns the edit and
 /// the value it declares.
@@ -359,60 +376,71 @@ pub struct BindMount {
 /// Interpolation is read as Compose reads it (`env`, else the defaults), so
 /// `${SOCK:-/var/run/docker.sock}:/var/run/docker.sock` mounts the socket.
 pub fn bind_mounts(y: &Yaml, svc: &Service, env: &crate::compose::interp::Env) -> Vec<BindMount> {
-    let mut out = Vec::new();
     let Some(s) = svc.get(y, "volumes") else {
-        return out;
+        return Vec::new();
     };
     if values::is_reset(y, s.value) {
-        return out;
+        return Vec::new();
     }
-    for &it in y.items(s.resolved).unwrap_or(&[]) {
-        let it = y.resolve(it);
-        if let Some(raw) = y.scalar(it) {
-            let evaluated = crate::compose::interp::evaluate(raw, env)
-                .ok()
-                .and_then(|e| e.known().map(str::to_string));
-            let t = evaluated.as_deref().unwrap_or(raw);
-            let parts: Vec<&str> = t.split(':').collect();
-            if parts.len() < 2 {
-                continue;
-            }
-            let src = parts[0].trim();
-            if !(src.starts_with('/')
-                || src.starts_with('.')
-                || src.starts_with('~')
-                || src.starts_with('$'))
-            {
-                continue;
-            }
-            let ro = parts
-                .get(2)
-                .is_some_and(|o| o.split(',').any(|o| o.trim() == "ro"));
-            out.push(BindMount {
-                node: it,
-                source: src.to_string(),
-                target: parts[1].trim().to_string(),
-                read_only: ro,
-            });
-        } else if y.entries(it).is_some() {
-            let get = |k: &str| {
-                y.get(it, k)
-                    .and_then(|n| crate::compose::values::string(y, n, env))
-            };
-            if get("type").as_deref() != Some("bind") {
-                continue;
-            }
-            let Some(src) = get("source") else { continue };
-            out.push(BindMount {
-                node: it,
-                source: src,
-                target: get("target").unwrap_or_default(),
-                read_only: get("read_only")
-                    .is_some_and(|v| values::parse_bool(v.trim()) == Some(true)),
-            });
+    y.items(s.resolved)
+        .unwrap_or(&[])
+        .iter()
+        .filter_map(|&it| bind_mount(y, y.resolve(it), env))
+        .collect()
+}
+
+/// The bind mount volume item `it` (aliases followed) describes, if it is one: a short
+/// `src:dst[:opts]` item whose source is a path, or a long item with `type: bind`.
+/// Interpolation is read as Compose reads it (`env`, else the defaults).
+pub fn bind_mount(
+    y: &Yaml,
+    it: crate::yaml::NodeId,
+    env: &crate::compose::interp::Env,
+) -> Option<BindMount> {
+    if let Some(raw) = y.scalar(it) {
+        let evaluated = crate::compose::interp::evaluate(raw, env)
+            .ok()
+            .and_then(|e| e.known().map(str::to_string));
+        let t = evaluated.as_deref().unwrap_or(raw);
+        let parts: Vec<&str> = t.split(':').collect();
+        if parts.len() < 2 {
+            return None;
         }
+        let src = parts[0].trim();
+        if !(src.starts_with('/')
+            || src.starts_with('.')
+            || src.starts_with('~')
+            || src.starts_with('$'))
+        {
+            return None;
+        }
+        let ro = parts
+            .get(2)
+            .is_some_and(|o| o.split(',').any(|o| o.trim() == "ro"));
+        Some(BindMount {
+            node: it,
+            source: src.to_string(),
+            target: parts[1].trim().to_string(),
+            read_only: ro,
+        })
+    } else if y.entries(it).is_some() {
+        let get = |k: &str| {
+            y.get(it, k)
+                .and_then(|n| crate::compose::values::string(y, n, env))
+        };
+        if get("type").as_deref() != Some("bind") {
+            return None;
+        }
+        let src = get("source")?;
+        Some(BindMount {
+            node: it,
+            source: src,
+            target: get("target").unwrap_or_default(),
+            read_only: get("read_only").is_some_and(|v| values::parse_bool(v.trim()) == Some(true)),
+        })
+    } else {
+        None
     }
-    out
 }
 
 #[cfg(test)]

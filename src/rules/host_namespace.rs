@@ -36,26 +36,35 @@ impl Rule for HostNamespace {
         &META
     }
 
+    fn project_wide(&self) -> bool {
+        true
+    }
+
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-        let y = ctx.y;
-        for svc in ctx.services(ID) {
+        for svc in ctx.merged(ID) {
             for key in ["network_mode", "pid", "ipc", "userns_mode", "uts"] {
-                let Some(s) = svc.get(y, key) else { continue };
+                let Some(e) = ctx.entry(svc, key) else {
+                    continue;
+                };
                 // Interpolated values (`${NET:-host}`) are judged as Compose reads them.
-                if ctx.string(svc, key).as_deref().map(str::trim) != Some("host") {
+                let Some((v, src)) = ctx.string_in(svc, key) else {
+                    continue;
+                };
+                if v.trim() != "host" || !ctx.reports(svc, src, ID) {
                     continue;
                 }
-                out.push(Finding {
-                    rule: ID,
-                    at: y.node(s.key).span.start,
-                    message: format!(
+                let mut f = ctx.finding_at(
+                    ID,
+                    src,
+                    Severity::Warning,
+                    format!(
                         "service `{}` uses the host's namespace (`{key}: host`)",
                         svc.name
                     ),
-                    severity: Severity::Warning,
-                    fix: None,
-                    note: Some(format!("see `compose-harden explain {ID}`")),
-                });
+                );
+                f.at = ctx.yaml(src.file).node(e.winner().key).span.start;
+                f.note = Some(format!("see `compose-harden explain {ID}`"));
+                out.push(f);
             }
         }
     }

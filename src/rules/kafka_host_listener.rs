@@ -3,13 +3,15 @@
 
 use std::collections::BTreeMap;
 
+use super::merged::{fix_from_parts, FilePart};
 use super::public_port::{self, ItemEdit, PortItem};
-use super::{Ctx, Finding, Rule, RuleMeta, Severity};
+use super::{Ctx, Finding, Reach, Rule, RuleMeta, Severity};
 use crate::compose::kafka::{self, ListenerVar, Plan, PrunedListener};
+use crate::compose::merge::{MergedService, Src};
 use crate::compose::ports::Exposure;
-use crate::compose::Service;
+use crate::compose::{Service, Setting};
 use crate::profile::KafkaAction;
-use crate::yaml::{ops, Applicability, Change, Edit, Fix, NodeId, NodeKind, Path, Value, Yaml};
+use crate::yaml::{ops, Applicability, Change, NodeId, Path, Value, Yaml};
 
 /// The rule.
 pub struct KafkaHostListener;
@@ -62,132 +64,100 @@ struct EnvVar {
     var: ListenerVar,
     key: String,
     value: String,
+    /// The file that sets it.
+    file: usize,
     /// The scalar node holding it.
     node: NodeId,
-    /// Its path.
+    /// Its path in that file.
     path: Path,
     /// `- KEY=value` (true) or `KEY: value` (false).
     list_form: bool,
-    /// Written in place in the service's own mapping.
+    /// Written in place in a definition this rule may edit (not shared through an anchor).
     editable: bool,
 }
 
-fn env_vars(y: &Yaml, svc: &Service) -> Vec<EnvVar> {
+/// The listener variables of the merged `environment` of `ms` (the value Compose uses for
+/// each: the last definition's).
+fn env_vars(ctx: &Ctx<'_>, ms: &MergedService) -> Vec<EnvVar> {
     let mut out = Vec::new();
-    let Some(setting) = svc.get(y, "environment") else {
-        return out;
-    };
-    let local = setting.is_local() && !svc.is_alias;
-    let base = svc.path.key("environment");
-    match &y.node(setting.resolved).kind {
-        NodeKind::Seq { items } => {
-            for (i, &raw) in items.iter().enumerate() {
-                let node = y.resolve(raw);
-                let Some(text) = y.scalar(node) else { continue };
+    for it in ctx.items(ms, "environment") {
+        let y = ctx.yaml(it.src.file);
+        let (k, v) = match it.key {
+            Some(k) => {
+                if y.is_null(it.src.node) {
+                    continue;
+                }
+                let (Some(k), Some(v)) = (y.scalar(k), y.scalar(it.src.node)) else {
+                    continue;
+                };
+                (k.to_string(), v.to_string())
+            }
+            None => {
+                let Some(text) = y.scalar(it.src.node) else {
+                    continue;
+                };
                 let Some((k, v)) = text.split_once('=') else {
                     continue;
                 };
-                if let Some(var) = kafka::classify_var(k) {
-                    out.push(EnvVar {
-                        var,
-                        key: k.to_string(),
-                        value: v.to_string(),
-                        node,
-                        path: base.index(i),
-                        list_form: true,
-                        editable: local && node == raw,
-                    });
-                }
+                (k.to_string(), v.to_string())
             }
-        }
-        NodeKind::Map { entries } => {
-            // Own entries first, then entries merged with `<<` (not editable here).
-            let mut maps: Vec<(NodeId, bool)> = vec![(setting.resolved, local)];
-            for e in entries {
-                if y.scalar(e.key) != Some("<<") {
-                    continue;
-                }
-                let v = y.resolve(e.value);
-                match &y.node(v).kind {
-                    NodeKind::Map { .. } => maps.push((v, false)),
-                    NodeKind::Seq { items } => {
-                        maps.extend(items.iter().map(|&i| (y.resolve(i), false)))
-                    }
-                    _ => {}
-                }
-            }
-            let mut seen: Vec<String> = Vec::new();
-            for (map, own) in maps {
-                let Some(entries) = y.entries(map) else {
-                    continue;
-                };
-                for e in entries {
-                    let Some(k) = y.scalar(e.key) else { continue };
-                    let Some(var) = kafka::classify_var(k) else {
-                        continue;
-                    };
-                    if seen.iter().any(|s| s == k) {
-                        continue;
-                    }
-                    seen.push(k.to_string());
-                    let node = y.resolve(e.value);
-                    if y.is_null(node) {
-                        continue;
-                    }
-                    let Some(v) = y.scalar(node) else { continue };
-                    out.push(EnvVar {
-                        var,
-                        key: k.to_string(),
-                        value: v.to_string(),
-                        node,
-                        path: base.key(k),
-                        list_form: false,
-                        editable: own && node == e.value,
-                    });
-                }
-            }
-        }
-        _ => {}
+        };
+        let Some(var) = kafka::classify_var(&k) else {
+            continue;
+        };
+        out.push(EnvVar {
+            var,
+            key: k,
+            value: v,
+            file: it.src.file,
+            node: it.src.node,
+            path: y.path_of(it.src.node),
+            list_form: it.key.is_none(),
+            editable: !it.shared && ctx.reach(ms, it.src.layer, ID) == Reach::Here,
+        });
     }
     out
 }
 
 /// Names reachable only inside the Compose network: service names, container names, host
-/// names, network aliases and static addresses of every service of the file (lower-cased).
+/// names, network aliases and static addresses of every service of the project (lower-cased).
 fn internal_names(ctx: &Ctx<'_>) -> Vec<String> {
-    let y = ctx.y;
     let mut names = Vec::new();
-    for s in &ctx.compose.services {
+    let text = |src: crate::compose::merge::Src| ctx.yaml(src.file).scalar(src.node);
+    for s in &ctx.model().services {
         names.push(s.name.to_ascii_lowercase());
         for k in ["container_name", "hostname"] {
-            if let Some(v) = s.scalar(y, k) {
+            if let Some((v, _)) = ctx.scalar(s, k) {
                 names.push(v.to_ascii_lowercase());
             }
         }
-        if let (Some(h), Some(d)) = (s.scalar(y, "hostname"), s.scalar(y, "domainname")) {
+        if let (Some((h, _)), Some((d, _))) =
+            (ctx.scalar(s, "hostname"), ctx.scalar(s, "domainname"))
+        {
             names.push(format!("{h}.{d}").to_ascii_lowercase());
         }
-        if let Some(links) = s.get(y, "links").and_then(|l| y.items(l.resolved)) {
-            for &l in links {
-                if let Some(alias) = y.scalar(y.resolve(l)).and_then(|t| t.split(':').nth(1)) {
-                    names.push(alias.to_ascii_lowercase());
-                }
+        for l in ctx.items(s, "links") {
+            if let Some(alias) = ctx
+                .text(l)
+                .and_then(|t| t.split(':').nth(1).map(str::to_string))
+            {
+                names.push(alias.to_ascii_lowercase());
             }
         }
-        let Some(nets) = s.get(y, "networks").and_then(|n| y.entries(n.resolved)) else {
+        let Some(nets) = ctx.entry(s, "networks").and_then(|n| n.value.map()) else {
             continue;
         };
-        for e in nets {
-            let v = y.resolve(e.value);
-            if let Some(aliases) = y.get(v, "aliases").and_then(|a| y.items(y.resolve(a))) {
-                for &a in aliases {
-                    if let Some(t) = y.scalar(y.resolve(a)) {
+        for e in &nets.entries {
+            let Some(net) = e.value.map() else { continue };
+            if let Some(aliases) = net.get("aliases") {
+                for a in aliases.value.items() {
+                    if let Some(t) = ctx.text(a) {
                         names.push(t.to_ascii_lowercase());
                     }
                 }
             }
             for k in ["ipv4_address", "ipv6_address"] {
-                if let Some(t) = y.get(v, k).and_then(|n| y.scalar(y.resolve(n))) {
+                if let Some(t) = net.get(k).and_then(|v| v.value.scalar()).and_then(text) {
                     names.push(t.to_ascii_lowercase());
                 }
             }
@@ -199,18 +169,57 @@ fn internal_names(ctx: &Ctx<'_>) -> Vec<String> {
 /// What the rule decides for one broker service.
 struct Analysis {
     finding: Finding,
-    /// Port item indices the fix edits (empty when there is no fix).
-    owned: Vec<usize>,
+    /// Port items the fix edits (empty when there is no fix).
+    owned: Vec<Src>,
 }
 
-fn is_kafka(y: &Yaml, svc: &Service, vars: &[EnvVar]) -> bool {
-    svc.image(y).is_some_and(kafka::is_kafka_image)
+fn is_kafka(ctx: &Ctx<'_>, ms: &MergedService, vars: &[EnvVar]) -> bool {
+    ctx.image(ms).is_some_and(|(i, _)| kafka::is_kafka_image(i))
         || vars.iter().any(|v| {
             matches!(
                 v.var,
                 ListenerVar::Listeners | ListenerVar::AdvertisedListeners
             )
         })
+}
+
+/// The `ports:` list of one definition of a service.
+struct PortList<'a> {
+    file: usize,
+    y: &'a Yaml,
+    svc: &'a Service,
+    setting: Setting,
+    items: Vec<PortItem>,
+    /// Why this rule may not edit it, if it may not.
+    refused: Option<String>,
+}
+
+/// The `ports:` lists Compose merges for `ms` (those another service's own fix covers left
+/// out).
+fn port_lists<'a>(ctx: &Ctx<'a>, ms: &MergedService) -> Vec<PortList<'a>> {
+    let Some(e) = ctx.entry(ms, "ports") else {
+        return Vec::new();
+    };
+    e.defs
+        .iter()
+        .filter_map(|d| {
+            let refused = match ctx.reach(ms, d.src.layer, ID) {
+                Reach::Covered => return None,
+                Reach::Refused(why) => Some(why),
+                Reach::Here => None,
+            };
+            let (y, svc) = ctx.layer(ms, d.src.layer);
+            let (setting, items) = public_port::read_ports(y, svc)?;
+            Some(PortList {
+                file: d.src.file,
+                y,
+                svc,
+                setting,
+                items,
+                refused,
+            })
+        })
+        .collect()
 }
 
 /// The listeners' ports, for matching `ports:` items.
@@ -238,21 +247,49 @@ fn listener_ports(vars: &[(ListenerVar, &str)], names: &[String]) -> Plan {
     plan
 }
 
-fn matching_ports(plan: &Plan, items: &[PortItem]) -> Vec<usize> {
-    items
-        .iter()
-        .filter(|it| {
-            it.published_target()
+/// (list, item) positions of the port items that publish a listener of `plan`.
+fn matching_ports(plan: &Plan, lists: &[PortList<'_>]) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    for (l, list) in lists.iter().enumerate() {
+        for (i, it) in list.items.iter().enumerate() {
+            if it
+                .published_target()
                 .is_some_and(|(p, t)| plan.matches_port(p, t))
-        })
-        .map(|it| it.index)
-        .collect()
+            {
+                out.push((l, i));
+            }
+        }
+    }
+    out
 }
 
-fn analyze(ctx: &Ctx<'_>, svc: &Service) -> Option<Analysis> {
-    let y = ctx.y;
-    let vars = env_vars(y, svc);
-    if !is_kafka(y, svc, &vars) {
+/// Edits applying `per_item` to each list; (file, edits, changes) per list edited.
+fn lists_edits(
+    lists: &[PortList<'_>],
+    per_item: &BTreeMap<(usize, usize), ItemEdit>,
+) -> Result<Vec<FilePart>, String> {
+    let mut out = Vec::new();
+    for (l, list) in lists.iter().enumerate() {
+        let mine: BTreeMap<usize, ItemEdit> = per_item
+            .iter()
+            .filter(|((x, _), _)| *x == l)
+            .map(|((_, i), e)| (list.items[*i].index, e.clone()))
+            .collect();
+        if mine.is_empty() {
+            continue;
+        }
+        if let Some(why) = &list.refused {
+            return Err(why.clone());
+        }
+        let (e, c) = public_port::list_edits(list.y, list.svc, &list.setting, &mine)?;
+        out.push((list.file, e, c));
+    }
+    Ok(out)
+}
+
+fn analyze(ctx: &Ctx<'_>, ms: &MergedService) -> Option<Analysis> {
+    let vars = env_vars(ctx, ms);
+    if !is_kafka(ctx, ms, &vars) {
         return None;
     }
     let tuples: Vec<(ListenerVar, &str)> = vars.iter().map(|v| (v.var, v.value.as_str())).collect();
@@ -261,19 +298,23 @@ fn analyze(ctx: &Ctx<'_>, svc: &Service) -> Option<Analysis> {
         let h = h.trim().trim_start_matches('[').trim_end_matches(']');
         internal.iter().any(|n| n.eq_ignore_ascii_case(h))
     };
-    let at = vars
+    let mut finding = match vars
         .iter()
         .find(|v| v.var == ListenerVar::AdvertisedListeners)
         .or_else(|| vars.first())
-        .map_or(svc.at(y), |v| y.node(v.node).span.start);
-    let mut finding = Finding {
-        rule: ID,
-        at,
-        message: String::new(),
-        severity: Severity::Warning,
-        fix: None,
-        note: None,
+    {
+        Some(v) => Finding {
+            rule: ID,
+            at: ctx.yaml(v.file).node(v.node).span.start,
+            message: String::new(),
+            severity: Severity::Warning,
+            fix: None,
+            note: None,
+            file: v.file,
+        },
+        None => ctx.finding(ID, ms, Severity::Warning, String::new()),
     };
+    let svc = ms;
     let facing = match kafka::host_facing_listeners(&tuples, &is_internal) {
         Ok(f) => f,
         Err(e) => {
@@ -316,13 +357,18 @@ fn analyze(ctx: &Ctx<'_>, svc: &Service) -> Option<Analysis> {
         svc.name,
         shown.join(", ")
     );
-    let ports = public_port::read_ports(y, svc);
-    let port_items: &[PortItem] = ports.as_ref().map_or(&[], |(_, v)| v.as_slice());
+    let lists = port_lists(ctx, ms);
+    let item = |(l, i): (usize, usize)| &lists[l].items[i];
     let ports_plan = listener_ports(&tuples, &names);
-    let published = matching_ports(&ports_plan, port_items);
+    let published = matching_ports(&ports_plan, &lists);
     let beyond_host = published
         .iter()
-        .any(|&i| !matches!(port_items[i].exposure(), Some(Exposure::Loopback)));
+        .any(|&p| !matches!(item(p).exposure(), Some(Exposure::Loopback)));
+    let src_of = |(l, i): (usize, usize)| Src {
+        file: lists[l].file,
+        layer: 0,
+        node: lists[l].items[i].node,
+    };
     let plaintext = kafka::plaintext_host_facing(&tuples, &is_internal).unwrap_or_default();
     let advice = |finding: &mut Finding, prefix: Option<String>| {
         let mut parts: Vec<String> = prefix.into_iter().collect();
@@ -356,10 +402,10 @@ fn analyze(ctx: &Ctx<'_>, svc: &Service) -> Option<Analysis> {
             })
         }
         KafkaAction::Loopback => {
-            let todo: Vec<usize> = published
+            let todo: Vec<(usize, usize)> = published
                 .iter()
                 .copied()
-                .filter(|&i| port_items[i].exposure() == Some(Exposure::AllInterfaces))
+                .filter(|&p| item(p).exposure() == Some(Exposure::AllInterfaces))
                 .collect();
             if todo.is_empty() {
                 if !beyond_host {
@@ -370,39 +416,38 @@ fn analyze(ctx: &Ctx<'_>, svc: &Service) -> Option<Analysis> {
                     "its published port has a specific or interpolated host IP".into(),
                 );
             }
-            let Some((setting, _)) = &ports else {
-                return None;
-            };
             let mut per_item = BTreeMap::new();
-            for &i in &todo {
-                let it = &port_items[i];
+            for &p in &todo {
+                let it = item(p);
                 if it.is_alias {
                     return refuse(finding, "the port item is an alias".into());
                 }
-                match public_port::loopback_edit(y, it, &svc.path.key("ports").index(i)) {
+                let list = &lists[p.0];
+                let path = list.svc.path.key("ports").index(it.index);
+                match public_port::loopback_edit(list.y, it, &path) {
                     Ok(Some((e, c))) => {
-                        per_item.insert(i, ItemEdit::Rewrite(e, c));
+                        per_item.insert(p, ItemEdit::Rewrite(e, c));
                     }
                     Ok(None) => {}
                     Err(why) => return refuse(finding, why),
                 }
             }
-            match public_port::list_edits(y, svc, setting, &per_item) {
-                Ok((edits, changes)) => {
-                    finding.fix = Some(Fix::new(
+            match lists_edits(&lists, &per_item) {
+                Ok(parts) => {
+                    finding.fix = fix_from_parts(
                         ID,
-                        format!(
+                        &format!(
                             "Bind the published port of {} to 127.0.0.1",
                             names.join(", ")
                         ),
                         Applicability::Review,
-                        edits,
-                        changes,
+                        finding.file,
                         finding.at,
-                    ));
+                        parts,
+                    );
                     Some(Analysis {
                         finding,
-                        owned: todo,
+                        owned: todo.into_iter().map(src_of).collect(),
                     })
                 }
                 Err(why) => refuse(finding, why),
@@ -424,23 +469,20 @@ fn analyze(ctx: &Ctx<'_>, svc: &Service) -> Option<Analysis> {
                 };
                 return refuse(finding, why);
             }
-            let (mut edits, mut changes) = match var_edits(y, &vars, &plan) {
+            let mut parts = match var_edits(ctx, &vars, &plan) {
                 Ok(x) => x,
                 Err(why) => return refuse(finding, why),
             };
             let pruned_names: Vec<String> = plan.pruned.iter().map(|p| p.name.clone()).collect();
-            let owned = matching_ports(&plan, port_items);
-            if let (Some((setting, _)), false) = (&ports, owned.is_empty()) {
-                if owned.iter().any(|&i| port_items[i].is_alias) {
+            let owned = matching_ports(&plan, &lists);
+            if !owned.is_empty() {
+                if owned.iter().any(|&p| item(p).is_alias) {
                     return refuse(finding, "the port item is an alias".into());
                 }
-                let per_item: BTreeMap<usize, ItemEdit> =
-                    owned.iter().map(|&i| (i, ItemEdit::Drop)).collect();
-                match public_port::list_edits(y, svc, setting, &per_item) {
-                    Ok((e, c)) => {
-                        edits.extend(e);
-                        changes.extend(c);
-                    }
+                let per_item: BTreeMap<(usize, usize), ItemEdit> =
+                    owned.iter().map(|&p| (p, ItemEdit::Drop)).collect();
+                match lists_edits(&lists, &per_item) {
+                    Ok(p) => parts.extend(p),
                     Err(why) => return refuse(finding, why),
                 }
             }
@@ -454,9 +496,9 @@ fn analyze(ctx: &Ctx<'_>, svc: &Service) -> Option<Analysis> {
             if !note.is_empty() {
                 finding.note = Some(note.join("; "));
             }
-            finding.fix = Some(Fix::new(
+            finding.fix = fix_from_parts(
                 ID,
-                format!(
+                &format!(
                     "Remove listener {}{}",
                     pruned_names.join(", "),
                     if owned.is_empty() {
@@ -466,19 +508,22 @@ fn analyze(ctx: &Ctx<'_>, svc: &Service) -> Option<Analysis> {
                     }
                 ),
                 Applicability::Review,
-                edits,
-                changes,
+                finding.file,
                 finding.at,
-            ));
-            Some(Analysis { finding, owned })
+                parts,
+            );
+            Some(Analysis {
+                finding,
+                owned: owned.into_iter().map(src_of).collect(),
+            })
         }
     }
 }
 
-/// The edits and changes that give the variables of `vars` the values `plan` computed.
-fn var_edits(y: &Yaml, vars: &[EnvVar], plan: &Plan) -> Result<(Vec<Edit>, Vec<Change>), String> {
-    let mut edits = Vec::new();
-    let mut changes = Vec::new();
+/// The edits that give the variables of `vars` the values `plan` computed: (file, edits,
+/// changes) per variable.
+fn var_edits(ctx: &Ctx<'_>, vars: &[EnvVar], plan: &Plan) -> Result<Vec<FilePart>, String> {
+    let mut parts = Vec::new();
     for ve in &plan.edits {
         let v = &vars[ve.index];
         if !v.editable {
@@ -487,6 +532,7 @@ fn var_edits(y: &Yaml, vars: &[EnvVar], plan: &Plan) -> Result<(Vec<Edit>, Vec<C
                 v.key
             ));
         }
+        let y = ctx.yaml(v.file);
         let (e, c) = if v.list_form {
             let off = v.key.len() + 1;
             let e = ops::rewrite_in_scalar(y, v.node, off..off + ve.old.len(), &ve.new)?;
@@ -496,10 +542,9 @@ fn var_edits(y: &Yaml, vars: &[EnvVar], plan: &Plan) -> Result<(Vec<Edit>, Vec<C
             let e = ops::replace_scalar(y, v.node, &ve.new, ops::Quote::Keep)?;
             (e, Change::Set(v.path.clone(), Value::str(ve.new.clone())))
         };
-        edits.push(e);
-        changes.push(c);
+        parts.push((v.file, vec![e], vec![c]));
     }
-    Ok((edits, changes))
+    Ok(parts)
 }
 
 /// A broker with no host-facing listener that still publishes a port no listener uses (the
@@ -508,11 +553,10 @@ fn var_edits(y: &Yaml, vars: &[EnvVar], plan: &Plan) -> Result<(Vec<Edit>, Vec<C
 /// needs: drop it (with the stale map entries) rather than bind it to loopback.
 fn unused_ports(
     ctx: &Ctx<'_>,
-    svc: &Service,
+    ms: &MergedService,
     vars: &[EnvVar],
     mut finding: Finding,
 ) -> Option<Analysis> {
-    let y = ctx.y;
     let tuples: Vec<(ListenerVar, &str)> = vars.iter().map(|v| (v.var, v.value.as_str())).collect();
     let mut listeners = Vec::new();
     for (v, value) in &tuples {
@@ -523,25 +567,27 @@ fn unused_ports(
     if listeners.is_empty() {
         return None;
     }
-    let (setting, items) = public_port::read_ports(y, svc)?;
+    let lists = port_lists(ctx, ms);
+    let item = |(l, i): (usize, usize)| &lists[l].items[i];
     // A port is used when a listener binds or advertises it, or any setting of the service
     // names it (JMX, metrics): only a port nothing mentions is dropped.
-    let env_numbers: Vec<&str> = vars_values(y, svc);
-    let unused: Vec<usize> = items
-        .iter()
-        .filter(|it| {
-            matches!(
+    let env_numbers: Vec<String> = vars_values(ctx, ms);
+    let mut unused: Vec<(usize, usize)> = Vec::new();
+    for (l, list) in lists.iter().enumerate() {
+        for (i, it) in list.items.iter().enumerate() {
+            let public = matches!(
                 it.exposure(),
                 Some(Exposure::AllInterfaces | Exposure::SpecificIp)
-            )
-        })
-        .filter(|it| {
-            it.published_target().is_some_and(|(_, t)| {
-                !listeners.iter().any(|l| l.port.as_deref() == Some(t)) && !env_numbers.contains(&t)
-            })
-        })
-        .map(|it| it.index)
-        .collect();
+            );
+            let free = it.published_target().is_some_and(|(_, t)| {
+                !listeners.iter().any(|l| l.port.as_deref() == Some(t))
+                    && !env_numbers.iter().any(|n| n == t)
+            });
+            if public && free {
+                unused.push((l, i));
+            }
+        }
+    }
     if unused.is_empty() {
         return None;
     }
@@ -575,10 +621,10 @@ fn unused_ports(
     if stale.is_empty() {
         return None;
     }
-    let unused: Vec<usize> = unused
+    let unused: Vec<(usize, usize)> = unused
         .into_iter()
-        .filter(|&i| {
-            items[i]
+        .filter(|&p| {
+            item(p)
                 .published_target()
                 .and_then(|(_, t)| t.parse::<u16>().ok())
                 .is_some_and(|t| (9092..=9094).contains(&t))
@@ -587,10 +633,10 @@ fn unused_ports(
     if unused.is_empty() {
         return None;
     }
-    let labels: Vec<String> = unused.iter().map(|&i| items[i].label()).collect();
+    let labels: Vec<String> = unused.iter().map(|&p| item(p).label()).collect();
     finding.message = format!(
         "Kafka service `{}` publishes port(s) {} that no listener uses{}",
-        svc.name,
+        ms.name,
         labels
             .iter()
             .map(|l| format!("`{l}`"))
@@ -602,7 +648,14 @@ fn unused_ports(
             format!(" ({} is only in the protocol map)", stale.join(", "))
         }
     );
-    finding.at = y.node(items[unused[0]].node).span.start;
+    let first = &lists[unused[0].0];
+    finding.file = first.file;
+    finding.at = first.y.node(item(unused[0]).node).span.start;
+    let src_of = |(l, i): (usize, usize)| Src {
+        file: lists[l].file,
+        layer: 0,
+        node: lists[l].items[i].node,
+    };
     let refuse = |mut finding: Finding, why: String| {
         finding.note = Some(format!("no automatic fix: {why}"));
         Some(Analysis {
@@ -610,7 +663,7 @@ fn unused_ports(
             owned: Vec::new(),
         })
     };
-    if unused.iter().any(|&i| items[i].is_alias) {
+    if unused.iter().any(|&p| item(p).is_alias) {
         return refuse(finding, "the port item is an alias".into());
     }
     match ctx.profile.kafka_action() {
@@ -624,10 +677,12 @@ fn unused_ports(
         }
         KafkaAction::Loopback => {
             let mut per_item = BTreeMap::new();
-            for &i in &unused {
-                match public_port::loopback_edit(y, &items[i], &svc.path.key("ports").index(i)) {
+            for &p in &unused {
+                let list = &lists[p.0];
+                let path = list.svc.path.key("ports").index(item(p).index);
+                match public_port::loopback_edit(list.y, item(p), &path) {
                     Ok(Some((e, c))) => {
-                        per_item.insert(i, ItemEdit::Rewrite(e, c));
+                        per_item.insert(p, ItemEdit::Rewrite(e, c));
                     }
                     Ok(None) => {}
                     Err(why) => return refuse(finding, why),
@@ -636,17 +691,17 @@ fn unused_ports(
             if per_item.is_empty() {
                 return None;
             }
-            match public_port::list_edits(y, svc, &setting, &per_item) {
-                Ok((edits, changes)) => {
-                    finding.fix = Some(Fix::new(
+            match lists_edits(&lists, &per_item) {
+                Ok(parts) => {
+                    finding.fix = fix_from_parts(
                         ID,
-                        "Bind the unused published port to 127.0.0.1".to_string(),
+                        "Bind the unused published port to 127.0.0.1",
                         Applicability::Review,
-                        edits,
-                        changes,
+                        finding.file,
                         finding.at,
-                    ));
-                    let owned = per_item.keys().copied().collect();
+                        parts,
+                    );
+                    let owned = per_item.keys().copied().map(src_of).collect();
                     Some(Analysis { finding, owned })
                 }
                 Err(why) => refuse(finding, why),
@@ -657,23 +712,20 @@ fn unused_ports(
                 Ok(p) => p,
                 Err(e) => return refuse(finding, e.0),
             };
-            let (mut edits, mut changes) = match var_edits(y, vars, &plan) {
+            let mut parts = match var_edits(ctx, vars, &plan) {
                 Ok(x) => x,
                 Err(why) => return refuse(finding, why),
             };
-            let per_item: BTreeMap<usize, ItemEdit> =
-                unused.iter().map(|&i| (i, ItemEdit::Drop)).collect();
-            match public_port::list_edits(y, svc, &setting, &per_item) {
-                Ok((e, c)) => {
-                    edits.extend(e);
-                    changes.extend(c);
-                }
+            let per_item: BTreeMap<(usize, usize), ItemEdit> =
+                unused.iter().map(|&p| (p, ItemEdit::Drop)).collect();
+            match lists_edits(&lists, &per_item) {
+                Ok(p) => parts.extend(p),
                 Err(why) => return refuse(finding, why),
             }
             let removed_map = !plan.edits.is_empty();
-            finding.fix = Some(Fix::new(
+            finding.fix = fix_from_parts(
                 ID,
-                format!(
+                &format!(
                     "Remove the unused port {}{}",
                     labels.join(", "),
                     if removed_map {
@@ -683,56 +735,40 @@ fn unused_ports(
                     }
                 ),
                 Applicability::Review,
-                edits,
-                changes,
+                finding.file,
                 finding.at,
-            ));
+                parts,
+            );
             Some(Analysis {
                 finding,
-                owned: unused,
+                owned: unused.into_iter().map(src_of).collect(),
             })
         }
     }
 }
 
-/// Every number that appears in the service's environment values (ports named by settings).
-fn vars_values<'y>(y: &'y Yaml, svc: &Service) -> Vec<&'y str> {
+/// Every number that appears in the values of the merged environment of `ms` (ports named
+/// by settings).
+fn vars_values(ctx: &Ctx<'_>, ms: &MergedService) -> Vec<String> {
     let mut out = Vec::new();
-    let Some(setting) = svc.get(y, "environment") else {
-        return out;
-    };
-    let mut push = |text: &'y str| {
+    for it in ctx.items(ms, "environment") {
+        let Some(text) = ctx.text(it) else { continue };
+        let Some((_, v)) = text.split_once('=') else {
+            continue;
+        };
         out.extend(
-            text.split(|c: char| !c.is_ascii_digit())
-                .filter(|t| !t.is_empty()),
+            v.split(|c: char| !c.is_ascii_digit())
+                .filter(|t| !t.is_empty())
+                .map(str::to_string),
         );
-    };
-    match &y.node(setting.resolved).kind {
-        NodeKind::Seq { items } => {
-            for &i in items {
-                if let Some(t) = y.scalar(y.resolve(i)) {
-                    if let Some((_, v)) = t.split_once('=') {
-                        push(v);
-                    }
-                }
-            }
-        }
-        NodeKind::Map { entries } => {
-            for e in entries {
-                if let Some(t) = y.scalar(y.resolve(e.value)) {
-                    push(t);
-                }
-            }
-        }
-        _ => {}
     }
     out
 }
 
-/// The `ports:` items of `svc` that this rule's fix edits (removes or rebinds), so
-/// `public-port` leaves them alone.
-pub(crate) fn owned_ports(ctx: &Ctx<'_>, svc: &Service) -> Vec<usize> {
-    match analyze(ctx, svc) {
+/// The `ports:` items of `ms` that this rule's fix edits (removes or rebinds), so
+/// `public-port` leaves them alone (file and node of each; `layer` is not set).
+pub(crate) fn owned_ports(ctx: &Ctx<'_>, ms: &MergedService) -> Vec<Src> {
+    match analyze(ctx, ms) {
         Some(a) if a.finding.fix.is_some() => a.owned,
         _ => Vec::new(),
     }
@@ -743,9 +779,13 @@ impl Rule for KafkaHostListener {
         &META
     }
 
+    fn project_wide(&self) -> bool {
+        true
+    }
+
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-        for svc in ctx.services(ID) {
-            if let Some(a) = analyze(ctx, svc) {
+        for ms in ctx.merged(ID) {
+            if let Some(a) = analyze(ctx, ms) {
                 out.push(a.finding);
             }
         }

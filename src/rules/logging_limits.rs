@@ -168,6 +168,7 @@ impl Rule for LoggingLimits {
         let mut shared_done: Vec<(NodeId, String)> = Vec::new();
         for svc in ctx.services(ID) {
             let mut finding = Finding {
+                file: ctx.file,
                 rule: ID,
                 at: svc.at(y),
                 message: format!("service `{}` has unbounded json-file logs", svc.name),

@@ -374,6 +374,7 @@ impl Rule for NetworkSegmentation {
             if let Some(why) = &p.blocked {
                 for (name, kind) in servers {
                     out.push(Finding {
+                        file: ctx.file,
                         rule: ID,
                         at: at(name),
                         message: format!(
@@ -391,6 +392,7 @@ impl Rule for NetworkSegmentation {
             }
             for (name, kind, why) in &p.kept {
                 out.push(Finding {
+                    file: ctx.file,
                     rule: ID,
                     at: at(name),
                     message: format!(
@@ -408,6 +410,7 @@ impl Rule for NetworkSegmentation {
             let fix = build_fix(ctx, &p);
             for b in &p.backends {
                 let mut f = Finding {
+                    file: ctx.file,
                     rule: ID,
                     at: at(&b.server),
                     message: format!(

@@ -92,6 +92,7 @@ impl Rule for NonRootUser {
             if let Some(u) = svc.scalar(y, "user") {
                 if is_root(u) {
                     out.push(Finding {
+                        file: ctx.file,
                         rule: ID,
                         at: svc.get(y, "user").map_or(svc.at(y), |s| y.node(s.value).span.start),
                         message: format!("service `{}` runs as root (`user: {}`)", svc.name, u.trim()),
@@ -116,6 +117,7 @@ impl Rule for NonRootUser {
                 continue;
             };
             let mut finding = Finding {
+                file: ctx.file,
                 rule: ID,
                 at: svc.at(y),
                 message: format!(

@@ -80,6 +80,7 @@ impl Rule for PostgresTrustAuth {
             if let Some(e) = env.get("POSTGRES_INITDB_ARGS") {
                 if e.value.as_deref().is_some_and(initdb_trust) {
                     out.push(Finding {
+                        file: ctx.file,
                         rule: ID,
                         at: y.node(e.node).span.start,
                         message: format!(
@@ -103,6 +104,7 @@ impl Rule for PostgresTrustAuth {
                 continue;
             }
             let mut finding = Finding {
+                file: ctx.file,
                 rule: ID,
                 at: y.node(e.node).span.start,
                 message: format!(

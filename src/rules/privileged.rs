@@ -1,11 +1,12 @@
 //! `privileged`: `privileged: true` is replaced by `cap_drop: [ALL]` plus the capabilities the
 //! profile or the built-in image table gives back.
 
-use super::cap_drop_all::{is_privileged, plan_drop_all, source_note, wanted_caps};
-use super::hardening::ServiceEdit;
-use super::{Ctx, Finding, Rule, RuleMeta, Severity};
-use crate::compose::Origin;
-use crate::yaml::{Applicability, Fix};
+use super::cap_drop_all::{
+    image_label, is_privileged_merged, plan_drop_all, source_note, wanted_caps,
+};
+use super::merged::MergedEdit;
+use super::{Ctx, Finding, Reach, Rule, RuleMeta, Severity};
+use crate::yaml::Applicability;
 
 /// The rule.
 pub struct Privileged;
@@ -53,54 +54,77 @@ impl Rule for Privileged {
         &META
     }
 
+    fn project_wide(&self) -> bool {
+        true
+    }
+
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-        let y = ctx.y;
         let use_table = ctx.profile.rules.image_table(ID);
-        let flow = ctx.prefers_flow();
-        for svc in ctx.services(ID) {
-            if !is_privileged(ctx, svc) {
+        for ms in ctx.merged(ID) {
+            if !is_privileged_merged(ctx, ms) {
                 continue;
             }
-            let Some(setting) = svc.get(y, "privileged") else {
+            let mut edit = MergedEdit::new(ctx, ms, ID);
+            let defs = edit.flag_defs("privileged");
+            if defs.iter().all(|(_, r)| *r == Reach::Covered) {
+                // Only a service it extends sets it; that one's own fix removes it.
+                continue;
+            }
+            // The finding points at the `privileged: true` that wins (in whichever file).
+            let Some((_, winner)) = ctx.scalar(ms, "privileged") else {
                 continue;
             };
-            let mut finding = Finding {
-                rule: ID,
-                at: svc.at(y),
-                message: format!("service `{}` runs privileged", svc.name),
-                severity: Severity::Warning,
-                fix: None,
-                note: None,
+            let (_, svc) = ctx.layer(ms, winner.layer);
+            let mut finding = if ctx.reach(ms, winner.layer, ID) == Reach::Here {
+                let y = ctx.yaml(winner.file);
+                let key = svc.get(y, "privileged").map_or(svc.key, |s| s.key);
+                let mut f = ctx.finding_at(
+                    ID,
+                    winner,
+                    Severity::Warning,
+                    format!("service `{}` runs privileged", ms.name),
+                );
+                f.at = y.node(key).span.start;
+                f
+            } else {
+                ctx.finding(
+                    ID,
+                    ms,
+                    Severity::Warning,
+                    format!("service `{}` runs privileged", ms.name),
+                )
             };
-            let (caps, src) = wanted_caps(ctx, svc, use_table);
+            if let Some(why) = ctx.unseen(ms) {
+                finding.note = Some(format!("no automatic fix: {why}"));
+                out.push(finding);
+                continue;
+            }
+            let (caps, src) = wanted_caps(ctx, ms, use_table);
             let plan = (|| {
-                let mut edit = ServiceEdit::new(y, svc, flow)?;
-                if setting.origin == Origin::Own {
-                    if !setting.is_local() {
-                        return Err("`privileged` is an alias; no automatic fix".to_string());
-                    }
-                    edit.remove_own("privileged")?;
-                } else {
-                    // Merged from an anchor: override locally, leave the anchor alone.
-                    edit.set_scalar("privileged", "false")?;
-                }
+                edit.unset_flag("privileged")?;
                 plan_drop_all(&mut edit, &caps)?;
-                edit.finish()
+                edit.finish(
+                    "Replace `privileged: true` with `cap_drop: [ALL]` and a minimal `cap_add`",
+                    Applicability::Review,
+                    finding.file,
+                    finding.at,
+                )
             })();
+            let shared = defs.iter().find_map(|(_, r)| match r {
+                Reach::Refused(why) => Some(why.trim_end_matches("; edit it there").to_string()),
+                _ => None,
+            });
             match plan {
-                Ok((edits, changes)) => {
+                Ok(fix) => {
+                    let image = image_label(ctx, ms, finding.file);
+                    let overridden = shared
+                        .map(|why| format!("`privileged: true` {why}: overridden with `privileged: false` in this service; "))
+                        .unwrap_or_default();
                     finding.note = Some(format!(
-                        "{}; test the service as `compose-harden explain privileged` describes",
-                        source_note(svc, svc.image(y), &caps, &src)
+                        "{overridden}{}; test the service as `compose-harden explain privileged` describes",
+                        source_note(&ms.name, image.as_deref(), &caps, &src)
                     ));
-                    finding.fix = Some(Fix::new(
-                        ID,
-                        "Replace `privileged: true` with `cap_drop: [ALL]` and a minimal `cap_add`",
-                        Applicability::Review,
-                        edits,
-                        changes,
-                        svc.at(y),
-                    ));
+                    finding.fix = fix;
                 }
                 Err(why) => finding.note = Some(format!("no automatic fix: {why}")),
             }

@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use super::{Ctx, Finding, Rule, RuleMeta, Severity};
+use super::{Ctx, Finding, Reach, Rule, RuleMeta, Severity};
+use crate::compose::merge::{MergedService, Src};
 use crate::compose::ports::{self, Exposure, PortSpec};
 use crate::compose::{Service, Setting};
 use crate::profile::PortAction;
@@ -330,232 +331,265 @@ impl Rule for PublicPort {
         &META
     }
 
+    fn project_wide(&self) -> bool {
+        true
+    }
+
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-        let y = ctx.y;
         // The plan's profile says whether kafka-host-listener runs in this run (not only
         // whether the profile enables it): never defer to a rule that is not selected.
         let kafka_on = ctx.profile.rules.enabled(super::kafka_host_listener::ID) == Some(true);
-        for svc in ctx.services(ID) {
-            if ctx
-                .string(svc, "network_mode")
-                .is_some_and(|m| m.trim() == "host")
-            {
-                out.push(Finding {
-                    rule: ID,
-                    at: svc.get(y, "network_mode").map_or(svc.at(y), |s| y.node(s.value).span.start),
-                    message: format!(
-                        "service `{}` uses `network_mode: host`: every port it listens on is public",
-                        svc.name
-                    ),
-                    severity: Severity::Warning,
-                    fix: None,
-                    note: Some(
+        for ms in ctx.merged(ID) {
+            if let Some((mode, src)) = ctx.string_in(ms, "network_mode") {
+                if mode.trim() == "host" && ctx.reports(ms, src, ID) {
+                    let mut f = ctx.finding_at(
+                        ID,
+                        src,
+                        Severity::Warning,
+                        format!(
+                            "service `{}` uses `network_mode: host`: every port it listens on is public",
+                            ms.name
+                        ),
+                    );
+                    f.note = Some(
                         "no automatic fix: use a bridge network with loopback-bound `ports:`, or make the service listen on 127.0.0.1".into(),
-                    ),
-                });
+                    );
+                    out.push(f);
+                }
             }
-            let Some((setting, items)) = read_ports(y, svc) else {
+            let Some(entry) = ctx.entry(ms, "ports") else {
                 continue;
             };
-            let kafka_owned: Vec<usize> = if kafka_on
+            let kafka_owned: Vec<Src> = if kafka_on
                 && !ctx
                     .profile
-                    .service_ignores(&svc.name, super::kafka_host_listener::ID)
+                    .service_ignores(&ms.name, super::kafka_host_listener::ID)
             {
-                super::kafka_host_listener::owned_ports(ctx, svc)
+                super::kafka_host_listener::owned_ports(ctx, ms)
             } else {
                 Vec::new()
             };
-            let ports_path = svc.path.key("ports");
-            // (finding index in `out`, item index) of findings that want an edit.
-            let mut wanting: Vec<(usize, usize)> = Vec::new();
-            let mut per_item: BTreeMap<usize, ItemEdit> = BTreeMap::new();
-            for item in &items {
-                let at = y.node(item.node).span.start;
-                let mut finding = Finding {
-                    rule: ID,
-                    at,
-                    message: String::new(),
-                    severity: Severity::Warning,
-                    fix: None,
-                    note: None,
+            // Compose merges every definition's `ports` (one binding per address): each
+            // definition's public items are fixed where they are written.
+            for def in &entry.defs {
+                let layer = def.src.layer;
+                let refused = match ctx.reach(ms, layer, ID) {
+                    Reach::Covered => continue,
+                    Reach::Refused(why) => Some(why),
+                    Reach::Here => None,
                 };
-                // Interpolated short mappings are judged by the value Compose reads (the
-                // operator's `.env`, else the defaults): `${SQL_PORT:-127.0.0.1:13306}:3306`.
-                let judged = match &item.kind {
-                    PortKind::Short { text, .. } => ports::judge_interpolated(text, &ctx.env),
-                    _ => None,
-                };
-                let exposure = match (&item.kind, item.exposure()) {
-                    (_, _) if judged.is_some() => {
-                        judged.as_ref().map_or(Exposure::Loopback, |j| j.exposure)
-                    }
-                    (PortKind::Bad(why), _) => {
-                        finding.message =
-                            format!("service `{}`: port item not understood", svc.name);
-                        finding.note = Some(format!("no automatic fix: {why}"));
-                        out.push(finding);
-                        continue;
-                    }
-                    (_, Some(e)) => e,
-                    (_, None) => continue,
-                };
-                let label = item.label();
-                let reads = match &judged {
-                    Some(j) if j.evaluated != label => format!(" (reads as `{}`)", j.evaluated),
-                    _ => String::new(),
-                };
-                match exposure {
-                    Exposure::Loopback | Exposure::SpecificIp => continue,
-                    Exposure::Interpolated => {
-                        finding.message = format!(
-                            "service `{}`: port `{label}`{reads} has an interpolated host IP; it may be public",
-                            svc.name
-                        );
-                        finding.note = Some(
+                let (y, svc) = ctx.layer(ms, layer);
+                let file = def.src.file;
+                check_list(ctx, ms, (y, svc, file), refused, &kafka_owned, out);
+            }
+        }
+    }
+}
+
+/// The findings and fixes for the `ports:` list of one definition `(y, svc, file)` of `ms`.
+fn check_list(
+    ctx: &Ctx<'_>,
+    ms: &MergedService,
+    (y, svc, file): (&Yaml, &Service, usize),
+    refused: Option<String>,
+    kafka_owned: &[Src],
+    out: &mut Vec<Finding>,
+) {
+    let Some((setting, items)) = read_ports(y, svc) else {
+        return;
+    };
+    let ports_path = svc.path.key("ports");
+    // (finding index in `out`, item index) of findings that want an edit.
+    let mut wanting: Vec<(usize, usize)> = Vec::new();
+    let mut per_item: BTreeMap<usize, ItemEdit> = BTreeMap::new();
+    for item in &items {
+        let at = y.node(item.node).span.start;
+        let mut finding = Finding {
+            rule: ID,
+            at,
+            message: String::new(),
+            severity: Severity::Warning,
+            fix: None,
+            note: None,
+            file,
+        };
+        // Interpolated short mappings are judged by the value Compose reads (the operator's
+        // `.env`, else the defaults): `${SQL_PORT:-127.0.0.1:13306}:3306`.
+        let judged = match &item.kind {
+            PortKind::Short { text, .. } => ports::judge_interpolated(text, &ctx.env),
+            _ => None,
+        };
+        let exposure = match (&item.kind, item.exposure()) {
+            (_, _) if judged.is_some() => {
+                judged.as_ref().map_or(Exposure::Loopback, |j| j.exposure)
+            }
+            (PortKind::Bad(why), _) => {
+                finding.message = format!("service `{}`: port item not understood", ms.name);
+                finding.note = Some(format!("no automatic fix: {why}"));
+                out.push(finding);
+                continue;
+            }
+            (_, Some(e)) => e,
+            (_, None) => continue,
+        };
+        let label = item.label();
+        let reads = match &judged {
+            Some(j) if j.evaluated != label => format!(" (reads as `{}`)", j.evaluated),
+            _ => String::new(),
+        };
+        match exposure {
+            Exposure::Loopback | Exposure::SpecificIp => continue,
+            Exposure::Interpolated => {
+                finding.message = format!(
+                    "service `{}`: port `{label}`{reads} has an interpolated host IP; it may be public",
+                    ms.name
+                );
+                finding.note = Some(
                             "no automatic fix: check the variable's value; set it to 127.0.0.1 unless the port must be reachable from other hosts".into(),
                         );
-                        out.push(finding);
-                        continue;
-                    }
-                    Exposure::AllInterfaces => {}
-                }
-                finding.message = format!(
-                    "service `{}` publishes port `{label}`{reads} on all host interfaces",
-                    svc.name
-                );
-                if kafka_owned.contains(&item.index) {
-                    finding.severity = Severity::Info;
-                    finding.note = Some(
+                out.push(finding);
+                continue;
+            }
+            Exposure::AllInterfaces => {}
+        }
+        finding.message = format!(
+            "service `{}` publishes port `{label}`{reads} on all host interfaces",
+            ms.name
+        );
+        if kafka_owned
+            .iter()
+            .any(|k| k.file == file && k.node == item.node)
+        {
+            finding.severity = Severity::Info;
+            finding.note = Some(
                         "handled by kafka-host-listener (enabled in the profile), which removes or rebinds this port with its listener".into(),
                     );
-                    out.push(finding);
-                    continue;
-                }
-                let (published, target) = item.published_target().unwrap_or((None, ""));
-                let action = ctx
-                    .profile
-                    .port_action(&svc.name, published, target, item.protocol());
-                if action == PortAction::Keep {
-                    finding.severity = Severity::Info;
-                    finding.message = format!(
+            out.push(finding);
+            continue;
+        }
+        let (published, target) = item.published_target().unwrap_or((None, ""));
+        let action = ctx
+            .profile
+            .port_action(&ms.name, published, target, item.protocol());
+        if action == PortAction::Keep {
+            finding.severity = Severity::Info;
+            finding.message = format!(
                         "service `{}` publishes port `{label}`{reads} on all host interfaces (kept by the profile)",
-                        svc.name
+                        ms.name
                     );
-                    // DOCKER-USER sees the packet after DNAT: the container port.
-                    let port = if target.is_empty() {
-                        published.unwrap_or(target)
-                    } else {
-                        target
-                    };
-                    finding.note = Some(FIREWALL_ADVICE.replace("PORT", &port.replace('-', ":")));
-                    out.push(finding);
-                    continue;
-                }
-                if item.is_alias {
-                    finding.note = Some(
-                        "the port item is an alias shared with other services; edit the anchor"
-                            .into(),
-                    );
-                    out.push(finding);
-                    continue;
-                }
-                let rebound = judged.as_ref().map(|j| match (&j.rebind, &j.reason) {
-                    (Some(new), _) => ops::replace_scalar(y, item.node, new, ops::Quote::Force)
-                        .map(|e| {
-                            Some((
-                                e,
-                                Change::Set(ports_path.index(item.index), Value::str(new.clone())),
-                            ))
-                        }),
-                    (None, Some(why)) => Err(why.clone()),
-                    (None, None) => Ok(None),
-                });
-                match action {
-                    PortAction::Drop => {
-                        per_item.insert(item.index, ItemEdit::Drop);
-                    }
-                    _ => match rebound
-                        .unwrap_or_else(|| loopback_edit(y, item, &ports_path.index(item.index)))
-                    {
-                        Ok(Some((e, c))) => {
-                            per_item.insert(item.index, ItemEdit::Rewrite(e, c));
-                        }
-                        Ok(None) => continue,
-                        Err(why) => {
-                            finding.note = Some(format!("no automatic fix: {why}"));
-                            out.push(finding);
-                            continue;
-                        }
-                    },
-                }
-                wanting.push((out.len(), item.index));
-                out.push(finding);
+            // DOCKER-USER sees the packet after DNAT: the container port.
+            let port = if target.is_empty() {
+                published.unwrap_or(target)
+            } else {
+                target
+            };
+            finding.note = Some(FIREWALL_ADVICE.replace("PORT", &port.replace('-', ":")));
+            out.push(finding);
+            continue;
+        }
+        if let Some(why) = &refused {
+            finding.note = Some(format!("no automatic fix: {why}"));
+            out.push(finding);
+            continue;
+        }
+        if item.is_alias {
+            finding.note = Some(
+                "the port item is an alias shared with other services; edit the anchor".into(),
+            );
+            out.push(finding);
+            continue;
+        }
+        let rebound = judged.as_ref().map(|j| match (&j.rebind, &j.reason) {
+            (Some(new), _) => ops::replace_scalar(y, item.node, new, ops::Quote::Force).map(|e| {
+                Some((
+                    e,
+                    Change::Set(ports_path.index(item.index), Value::str(new.clone())),
+                ))
+            }),
+            (None, Some(why)) => Err(why.clone()),
+            (None, None) => Ok(None),
+        });
+        match action {
+            PortAction::Drop => {
+                per_item.insert(item.index, ItemEdit::Drop);
             }
-            if wanting.is_empty() {
-                continue;
-            }
-            let all_dropped =
-                (0..items.len()).all(|i| matches!(per_item.get(&i), Some(ItemEdit::Drop)));
-            let combined = all_dropped || needs_flow_rewrite(y, setting.resolved, &per_item);
-            if !svc.is_alias && setting.is_local() && !combined {
-                // Block list: one independent fix per item.
-                for &(fi, ii) in &wanting {
-                    let mut one = BTreeMap::new();
-                    one.insert(ii, per_item[&ii].clone());
-                    let action = if matches!(per_item[&ii], ItemEdit::Drop) {
-                        PortAction::Drop
-                    } else {
-                        PortAction::Loopback
-                    };
-                    match list_edits(y, svc, &setting, &one) {
-                        Ok((edits, changes)) => {
-                            out[fi].fix = Some(Fix::new(
-                                ID,
-                                format!(
-                                    "{} port `{}`",
-                                    capitalize(action_word(action)),
-                                    items[ii].label()
-                                ),
-                                Applicability::Review,
-                                edits,
-                                changes,
-                                out[fi].at,
-                            ))
-                        }
-                        Err(why) => out[fi].note = Some(format!("no automatic fix: {why}")),
-                    }
+            _ => match rebound
+                .unwrap_or_else(|| loopback_edit(y, item, &ports_path.index(item.index)))
+            {
+                Ok(Some((e, c))) => {
+                    per_item.insert(item.index, ItemEdit::Rewrite(e, c));
                 }
-                continue;
-            }
-            match list_edits(y, svc, &setting, &per_item) {
-                Ok((edits, changes)) => {
-                    let (fi, _) = wanting[0];
-                    let title = if all_dropped {
-                        format!("Remove `ports` of service `{}`", svc.name)
-                    } else {
-                        format!("Bind or remove public ports of service `{}`", svc.name)
-                    };
-                    out[fi].fix = Some(Fix::new(
-                        ID,
-                        title,
-                        Applicability::Review,
-                        edits,
-                        changes,
-                        out[fi].at,
-                    ));
-                    let first_label = items[wanting[0].1].label();
-                    for &(fj, _) in &wanting[1..] {
-                        out[fj].note = Some(format!(
-                            "fixed together with port `{first_label}` (one edit of the `ports` list)"
-                        ));
-                    }
-                }
+                Ok(None) => continue,
                 Err(why) => {
-                    for &(fj, _) in &wanting {
-                        out[fj].note = Some(format!("no automatic fix: {why}"));
-                    }
+                    finding.note = Some(format!("no automatic fix: {why}"));
+                    out.push(finding);
+                    continue;
                 }
+            },
+        }
+        wanting.push((out.len(), item.index));
+        out.push(finding);
+    }
+    if wanting.is_empty() {
+        return;
+    }
+    let all_dropped = (0..items.len()).all(|i| matches!(per_item.get(&i), Some(ItemEdit::Drop)));
+    let combined = all_dropped || needs_flow_rewrite(y, setting.resolved, &per_item);
+    if !svc.is_alias && setting.is_local() && !combined {
+        // Block list: one independent fix per item.
+        for &(fi, ii) in &wanting {
+            let mut one = BTreeMap::new();
+            one.insert(ii, per_item[&ii].clone());
+            let action = if matches!(per_item[&ii], ItemEdit::Drop) {
+                PortAction::Drop
+            } else {
+                PortAction::Loopback
+            };
+            match list_edits(y, svc, &setting, &one) {
+                Ok((edits, changes)) => {
+                    out[fi].fix = Some(
+                        Fix::new(
+                            ID,
+                            format!(
+                                "{} port `{}`",
+                                capitalize(action_word(action)),
+                                items[ii].label()
+                            ),
+                            Applicability::Review,
+                            edits,
+                            changes,
+                            out[fi].at,
+                        )
+                        .in_file(file),
+                    )
+                }
+                Err(why) => out[fi].note = Some(format!("no automatic fix: {why}")),
+            }
+        }
+        return;
+    }
+    match list_edits(y, svc, &setting, &per_item) {
+        Ok((edits, changes)) => {
+            let (fi, _) = wanting[0];
+            let title = if all_dropped {
+                format!("Remove `ports` of service `{}`", ms.name)
+            } else {
+                format!("Bind or remove public ports of service `{}`", ms.name)
+            };
+            out[fi].fix = Some(
+                Fix::new(ID, title, Applicability::Review, edits, changes, out[fi].at)
+                    .in_file(file),
+            );
+            let first_label = items[wanting[0].1].label();
+            for &(fj, _) in &wanting[1..] {
+                out[fj].note = Some(format!(
+                    "fixed together with port `{first_label}` (one edit of the `ports` list)"
+                ));
+            }
+        }
+        Err(why) => {
+            for &(fj, _) in &wanting {
+                out[fj].note = Some(format!("no automatic fix: {why}"));
             }
         }
     }

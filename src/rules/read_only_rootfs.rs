@@ -1,12 +1,12 @@
 //! `read-only-rootfs`: services run with `read_only: true` and `tmpfs` mounts for the paths
 //! they write outside their volumes.
 
-use super::hardening::ServiceEdit;
+use super::cap_drop_all::image_label;
 use super::images::{self, ImageInfo};
-use super::{Ctx, Finding, Rule, RuleMeta, Severity};
-use crate::compose::Service;
-use crate::yaml::Yaml;
-use crate::yaml::{Applicability, Fix};
+use super::merged::MergedEdit;
+use super::{Ctx, Finding, Reach, Rule, RuleMeta, Severity};
+use crate::compose::merge::MergedService;
+use crate::yaml::Applicability;
 
 /// The rule.
 pub struct ReadOnlyRootfs;
@@ -53,12 +53,12 @@ fn same_path(a: &str, b: &str) -> bool {
     p(a) == p(b)
 }
 
-/// The paths `info` says must be volumes that the service mounts nothing at.
-fn missing_volumes(y: &Yaml, svc: &Service, info: Option<&ImageInfo>) -> Vec<String> {
+/// The paths `info` says must be volumes that the merged service mounts nothing at.
+fn missing_volumes(ctx: &Ctx<'_>, ms: &MergedService, info: Option<&ImageInfo>) -> Vec<String> {
     let Some(info) = info else {
         return Vec::new();
     };
-    let targets = mount_targets(y, svc);
+    let targets = mount_targets(ctx, ms);
     info.volumes
         .iter()
         .filter(|v| !targets.iter().any(|t| same_path(t, v)))
@@ -66,19 +66,17 @@ fn missing_volumes(y: &Yaml, svc: &Service, info: Option<&ImageInfo>) -> Vec<Str
         .collect()
 }
 
-/// Container paths of the service's `volumes:` (short `src:dst[:opts]` or `dst`, long `target`).
-fn mount_targets(y: &Yaml, svc: &Service) -> Vec<String> {
-    let Some(s) = svc.get(y, "volumes") else {
-        return Vec::new();
-    };
+/// Container paths of the merged `volumes:` (short `src:dst[:opts]` or `dst`, long `target`).
+fn mount_targets(ctx: &Ctx<'_>, ms: &MergedService) -> Vec<String> {
     let mut out = Vec::new();
-    for &it in y.items(s.resolved).unwrap_or(&[]) {
-        let it = y.resolve(it);
-        if let Some(t) = y.scalar(it) {
+    for it in ctx.items(ms, "volumes") {
+        let y = ctx.yaml(it.src.file);
+        let n = it.src.node;
+        if let Some(t) = y.scalar(n) {
             let parts: Vec<&str> = t.split(':').collect();
             let target = if parts.len() >= 2 { parts[1] } else { parts[0] };
             out.push(target.trim().to_string());
-        } else if let Some(t) = y.get(it, "target").and_then(|n| y.scalar(y.resolve(n))) {
+        } else if let Some(t) = y.get(n, "target").and_then(|v| y.scalar(y.resolve(v))) {
             out.push(t.trim().to_string());
         }
     }
@@ -90,43 +88,59 @@ impl Rule for ReadOnlyRootfs {
         &META
     }
 
+    fn project_wide(&self) -> bool {
+        true
+    }
+
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-        let y = ctx.y;
         let use_table = ctx.profile.rules.image_table(ID);
-        let flow = ctx.prefers_flow();
-        for svc in ctx.services(ID) {
-            if ctx.is_true(svc, "read_only") {
+        for ms in ctx.merged(ID) {
+            let read_only = ctx.scalar(ms, "read_only");
+            if ctx.is_true_in(ms, "read_only").is_some() {
                 continue;
             }
-            let cfg = ctx.profile.service(&svc.name);
+            let cfg = ctx.profile.service(&ms.name);
             let explicit = cfg.and_then(|c| c.read_only);
             if explicit == Some(false) {
                 continue;
             }
-            let image = svc.image(y);
+            if read_only.is_some_and(|(_, src)| ctx.reach(ms, src.layer, ID) == Reach::Covered)
+                || (read_only.is_none()
+                    && ctx.inherits_from(ms, ID, &["read_only", "tmpfs"]).is_some())
+            {
+                // The service it extends gets `read_only` (and its tmpfs); Compose merges them.
+                continue;
+            }
+            let image = ctx.image(ms).map(|(i, _)| i);
             let from_profile = cfg
                 .and_then(|c| c.tmpfs.clone())
                 .or_else(|| image.and_then(|i| ctx.profile.image(i)?.tmpfs.clone()));
             let info = image.and_then(images::lookup);
             let from_table = info.and_then(|i| i.tmpfs.as_ref().map(|t| (i.family.as_str(), t)));
-            let mut finding = Finding {
-                rule: ID,
-                at: svc.at(y),
-                message: format!("service `{}` has a writable root filesystem", svc.name),
-                severity: Severity::Warning,
-                fix: None,
-                note: None,
+            let message = format!("service `{}` has a writable root filesystem", ms.name);
+            // A `read_only: false` is the weak definition; without one, the service's own.
+            let mut finding = match read_only {
+                Some((_, src)) if ctx.reach(ms, src.layer, ID) == Reach::Here => {
+                    ctx.finding_at(ID, src, Severity::Warning, message)
+                }
+                _ => ctx.finding(ID, ms, Severity::Warning, message),
             };
+            if let Some(why) = ctx.unseen(ms) {
+                // Its image and what it writes may come from what cannot be seen: no guess.
+                finding.note = Some(format!("no automatic fix: {why}"));
+                out.push(finding);
+                continue;
+            }
             let (paths, note): (Vec<String>, String) = match (from_profile, from_table) {
                 (Some(p), _) => (p, "tmpfs paths from the profile".into()),
                 (None, Some((family, _)))
                     if (explicit == Some(true) || use_table)
-                        && !missing_volumes(y, svc, info).is_empty() =>
+                        && !missing_volumes(ctx, ms, info).is_empty() =>
                 {
                     finding.note = Some(format!(
                         "{family} images write {} and do not declare it a volume: mount a volume \
 there first, or `/` read-only stops the service from writing its data",
-                        missing_volumes(y, svc, info).join(", ")
+                        missing_volumes(ctx, ms, info).join(", ")
                     ));
                     out.push(finding);
                     continue;
@@ -136,7 +150,7 @@ there first, or `/` read-only stops the service from writing its data",
                     format!(
                         "review: tmpfs paths from the built-in table for {family} images; test \
 the service and set `[services.{}] tmpfs` if it writes elsewhere",
-                        svc.name
+                        ms.name
                     ),
                 ),
                 (None, _) if explicit == Some(true) => (
@@ -147,39 +161,40 @@ the service and set `[services.{}] tmpfs` if it writes elsewhere",
                     finding.note = Some(format!(
                         "the profile does not list it (`image-table = false`): set \
 `[services.{}] read-only = true` and `tmpfs = [...]`, or `read-only = false` to accept it",
-                        svc.name
+                        ms.name
                     ));
                     out.push(finding);
                     continue;
                 }
                 _ => {
                     finding.note = Some(format!(
-                        "image `{}` is not in the built-in table and the profile says nothing: \
+                        "image {} is not in the built-in table and the profile says nothing: \
 find the paths it writes, then set `[services.{}] read-only = true` and `tmpfs = [...]`",
-                        image.unwrap_or("(none)"),
-                        svc.name
+                        image_label(ctx, ms, finding.file)
+                            .as_deref()
+                            .unwrap_or("`(none)`"),
+                        ms.name
                     ));
                     out.push(finding);
                     continue;
                 }
             };
-            let plan = (|| {
-                let mut edit = ServiceEdit::new(y, svc, flow)?;
-                edit.set_scalar("read_only", "true")?;
-                edit.ensure_items("tmpfs", &paths, same_path)?;
-                edit.finish()
-            })();
-            match plan {
-                Ok((edits, changes)) => {
-                    finding.note = Some(note);
-                    finding.fix = Some(Fix::new(
-                        ID,
+            let mut edit = MergedEdit::new(ctx, ms, ID);
+            let plan = edit
+                .set_scalar("read_only", "true")
+                .and_then(|()| edit.ensure_items("tmpfs", &paths, same_path))
+                .and_then(|_| {
+                    edit.finish(
                         "Make the root filesystem read-only, with tmpfs for the paths it writes",
                         Applicability::Review,
-                        edits,
-                        changes,
-                        svc.at(y),
-                    ));
+                        finding.file,
+                        finding.at,
+                    )
+                });
+            match plan {
+                Ok(fix) => {
+                    finding.note = Some(note);
+                    finding.fix = fix;
                 }
                 Err(why) => finding.note = Some(format!("no automatic fix: {why}")),
             }

@@ -2,9 +2,10 @@
 //! `pids_limit`, or `deploy.resources.limits` when the file uses that).
 
 use super::hardening::{self, ServiceEdit};
-use super::{Ctx, Finding, Rule, RuleMeta, Severity};
+use super::{Ctx, Finding, Reach, Rule, RuleMeta, Severity};
+use crate::compose::merge::{MergedService, Src};
 use crate::compose::{Origin, Service};
-use crate::yaml::{Applicability, Change, Fix, NewNode, NodeId, Yaml};
+use crate::yaml::{Applicability, Change, Edit, Fix, NewNode, NodeId, Yaml};
 
 /// The rule.
 pub struct ResourceLimits;
@@ -101,6 +102,24 @@ fn deploy_limits(y: &Yaml, svc: &Service) -> Option<(NodeId, bool)> {
     y.entries(l).map(|_| (l, own))
 }
 
+/// A limit to write: kind, value, and the existing value to replace (with whether it is shared
+/// through an anchor or alias).
+type Todo = (Kind, String, Option<(Src, bool)>);
+
+/// The merged `deploy.resources.limits` of `ms`, if any.
+fn merged_limits(ms: &MergedService) -> Option<&crate::compose::merge::MMap> {
+    ms.map
+        .get("deploy")?
+        .value
+        .map()?
+        .get("resources")?
+        .value
+        .map()?
+        .get("limits")?
+        .value
+        .map()
+}
+
 fn has_top_limits(y: &Yaml, svc: &Service) -> bool {
     ["cpus", "mem_limit", "pids_limit"]
         .iter()
@@ -112,24 +131,33 @@ impl Rule for ResourceLimits {
         &META
     }
 
+    fn project_wide(&self) -> bool {
+        true
+    }
+
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-        let y = ctx.y;
         let opts = ctx
             .profile
             .rules
             .resource_limits
             .clone()
             .unwrap_or_default();
-        let (mut deploy_n, mut top_n) = (0, 0);
-        for s in &ctx.compose.services {
-            if deploy_limits(y, s).is_some() {
-                deploy_n += 1;
-            } else if has_top_limits(y, s) {
-                top_n += 1;
-            }
-        }
-        let file_deploy = deploy_n > top_n;
-        for svc in ctx.services(ID) {
+        // Per file: whether most of its services write limits under `deploy` (computed once).
+        let mut file_deploy: Vec<Option<bool>> = vec![None; ctx.files.len()];
+        for ms in ctx.merged(ID) {
+            let (y, svc) = ctx.layer(ms, ms.home);
+            let hf = ms.layers[ms.home].file;
+            let file_deploy = *file_deploy[hf].get_or_insert_with(|| {
+                let (mut deploy_n, mut top_n) = (0, 0);
+                for s in &ctx.files[hf].compose.services {
+                    if deploy_limits(y, s).is_some() {
+                        deploy_n += 1;
+                    } else if has_top_limits(y, s) {
+                        top_n += 1;
+                    }
+                }
+                deploy_n > top_n
+            });
             let cfg = ctx.profile.service(&svc.name);
             let want: Vec<(Kind, String, bool)> = [
                 (
@@ -157,22 +185,39 @@ impl Rule for ResourceLimits {
             if want.is_empty() {
                 continue;
             }
+            if cfg.is_none()
+                && ctx
+                    .inherits_from(ms, ID, &["cpus", "mem_limit", "pids_limit", "deploy"])
+                    .is_some()
+            {
+                // The service it extends gets the default limits; Compose merges them.
+                continue;
+            }
+            // The home definition's own `deploy.resources.limits` (where nested keys are added).
             let limits = deploy_limits(y, svc);
-            let use_deploy = limits.is_some() || (!has_top_limits(y, svc) && file_deploy);
-            // What needs writing: (kind, value, existing value node to replace).
-            let mut todo: Vec<(Kind, String, Option<NodeId>)> = Vec::new();
+            let merged_limits = merged_limits(ms);
+            let merged_top = ["cpus", "mem_limit", "pids_limit"]
+                .iter()
+                .any(|k| ms.map.get(k).is_some());
+            let use_deploy = merged_limits.is_some() || (!merged_top && file_deploy);
+            // What needs writing: (kind, value, existing value to replace and whether it is
+            // shared through an anchor or alias).
+            let mut todo: Vec<Todo> = Vec::new();
             for (kind, value, explicit) in &want {
-                let top = svc.get(y, kind.top()).map(|s| s.resolved);
-                let dep = limits.and_then(|(l, _)| y.get(l, kind.deploy()).map(|n| y.resolve(n)));
-                let existing = top.or(dep);
-                match existing.map(|n| (n, y.scalar(n).map(|v| kind.amount(v)))) {
+                let top = ms.map.get(kind.top());
+                let dep = merged_limits.and_then(|m| m.get(kind.deploy()));
+                let existing = top
+                    .or(dep)
+                    .and_then(|e| e.value.scalar().map(|s| (s, e.winner().shared)));
+                let text = |s: Src| ctx.yaml(s.file).scalar(s.node).map(|v| kind.amount(v));
+                match existing.map(|e| (e, text(e.0))) {
                     None => todo.push((*kind, value.clone(), None)),
-                    Some((n, Some(Some(cur)))) => {
+                    Some((e, Some(Some(cur)))) => {
                         let new = kind.amount(value);
                         let unlimited = cur <= 0.0;
                         let tighter = *explicit && new.is_some_and(|v| v > 0.0 && v < cur);
                         if unlimited || tighter {
-                            todo.push((*kind, value.clone(), Some(n)));
+                            todo.push((*kind, value.clone(), Some(e)));
                         }
                     }
                     // Interpolated or not a scalar: keep it.
@@ -186,34 +231,52 @@ impl Rule for ResourceLimits {
                 .iter()
                 .map(|(k, _, _)| if use_deploy { k.deploy() } else { k.top() })
                 .collect();
-            let mut finding = Finding {
-                rule: ID,
-                at: svc.at(y),
-                message: format!(
+            let mut finding = ctx.finding(
+                ID,
+                ms,
+                Severity::Warning,
+                format!(
                     "service `{}` lacks resource limits ({})",
-                    svc.name,
+                    ms.name,
                     names.join(", ")
                 ),
-                severity: Severity::Warning,
-                fix: None,
-                note: None,
-            };
+            );
+            if let Some(why) = ctx.unseen(ms) {
+                finding.note = Some(format!("no automatic fix: {why}"));
+                out.push(finding);
+                continue;
+            }
+            // Replacements in other definitions than the home one: (file, edit, change).
+            let mut elsewhere: Vec<(usize, Edit, Change)> = Vec::new();
             let plan = (|| -> Result<_, String> {
                 let mut edit = ServiceEdit::new(y, svc, false)?;
                 let mut nested: Vec<(String, NewNode, crate::yaml::Value)> = Vec::new();
                 for (kind, value, existing) in &todo {
                     let node = NewNode::Raw(value.clone());
-                    if let Some(n) = existing {
+                    if let Some((src, shared)) = existing {
                         // Replace an unlimited (or looser, per-service) value where it is.
-                        if y.resolve(*n) != *n || y.path_of(*n).segs.len() < svc.path.segs.len() {
+                        match ctx.reach(ms, src.layer, ID) {
+                            Reach::Here => {}
+                            Reach::Covered => {
+                                return Err("the limit comes from a service it extends".into())
+                            }
+                            Reach::Refused(why) => return Err(why),
+                        }
+                        let (ly, lsvc) = ctx.layer(ms, src.layer);
+                        let n = src.node;
+                        if *shared || ly.path_of(n).segs.len() < lsvc.path.segs.len() {
                             return Err("the limit is shared through an anchor or alias".into());
                         }
-                        let path = y.path_of(*n);
-                        if !path.segs.starts_with(&svc.path.segs) || path.doc != svc.path.doc {
+                        let path = ly.path_of(n);
+                        if !path.segs.starts_with(&lsvc.path.segs) || path.doc != lsvc.path.doc {
                             return Err("the limit comes from a merged anchor".into());
                         }
-                        let (e, v) = hardening::replace_raw(y, *n, value)?;
-                        edit.push_raw(e, Change::Set(path, v));
+                        let (e, v) = hardening::replace_raw(ly, n, value)?;
+                        if src.layer == ms.home {
+                            edit.push_raw(e, Change::Set(path, v));
+                        } else {
+                            elsewhere.push((src.file, e, Change::Set(path, v)));
+                        }
                     } else if use_deploy {
                         let v = node.value();
                         nested.push((kind.deploy().to_string(), node, v));
@@ -284,14 +347,17 @@ impl Rule for ResourceLimits {
             match plan {
                 Ok((mut edits, changes)) => {
                     edits.dedup();
-                    finding.fix = Some(Fix::new(
-                        ID,
-                        format!("Add resource limits ({})", names.join(", ")),
-                        Applicability::Review,
-                        edits,
-                        changes,
-                        svc.at(y),
-                    ));
+                    let title = format!("Add resource limits ({})", names.join(", "));
+                    let part = |file: usize, edits: Vec<Edit>, changes: Vec<Change>, at: usize| {
+                        Fix::new(ID, title.clone(), Applicability::Review, edits, changes, at)
+                            .in_file(file)
+                    };
+                    let mut fix = part(finding.file, edits, changes, finding.at);
+                    for (file, e, c) in elsewhere {
+                        let at = e.range.start;
+                        fix = fix.with_part(part(file, vec![e], vec![c], at));
+                    }
+                    finding.fix = Some(fix);
                 }
                 Err(why) => finding.note = Some(format!("no automatic fix: {why}")),
             }

@@ -147,6 +147,7 @@ impl Rule for RestartPolicy {
                 continue;
             }
             let mut finding = Finding {
+                file: ctx.file,
                 rule: ID,
                 at: svc.at(y),
                 message: format!("service `{}` has no restart policy", svc.name),

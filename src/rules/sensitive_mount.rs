@@ -1,7 +1,7 @@
 //! `sensitive-mount`: a sensitive host path is bind-mounted into a service (report only).
 
 use super::docker_socket::is_runtime_socket;
-use super::hardening;
+use super::merged;
 use super::{Ctx, Finding, Rule, RuleMeta, Severity};
 use crate::yaml::Applicability;
 
@@ -85,17 +85,24 @@ impl Rule for SensitiveMount {
         &META
     }
 
+    fn project_wide(&self) -> bool {
+        true
+    }
+
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-        let y = ctx.y;
-        for svc in ctx.services(ID) {
-            for m in hardening::bind_mounts(y, svc, &ctx.env) {
-                if is_runtime_socket(&m.source) || !is_sensitive(&m.source) {
+        for svc in ctx.merged(ID) {
+            for m in merged::bind_mounts(ctx, svc) {
+                if is_runtime_socket(&m.source)
+                    || !is_sensitive(&m.source)
+                    || !ctx.reports(svc, m.src, ID)
+                {
                     continue;
                 }
-                out.push(Finding {
-                    rule: ID,
-                    at: y.node(m.node).span.start,
-                    message: format!(
+                let mut f = ctx.finding_at(
+                    ID,
+                    m.src,
+                    Severity::Warning,
+                    format!(
                         "service `{}` mounts the host path `{}`{}",
                         svc.name,
                         m.source,
@@ -105,10 +112,9 @@ impl Rule for SensitiveMount {
                             " read-write"
                         }
                     ),
-                    severity: Severity::Warning,
-                    fix: None,
-                    note: Some("mount only what the service needs, read-only".into()),
-                });
+                );
+                f.note = Some("mount only what the service needs, read-only".into());
+                out.push(f);
             }
         }
     }

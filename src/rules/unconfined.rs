@@ -1,6 +1,6 @@
 //! `unconfined`: a service turns off seccomp, AppArmor or SELinux confinement.
 
-use super::{Ctx, Finding, Rule, RuleMeta, Severity};
+use super::{Ctx, Finding, Reach, Rule, RuleMeta, Severity};
 use crate::yaml::{ops, Applicability, Change, Fix};
 
 /// The rule.
@@ -45,8 +45,11 @@ impl Rule for Unconfined {
         &META
     }
 
+    fn project_wide(&self) -> bool {
+        true
+    }
+
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-        let y = ctx.y;
         let offer = ctx
             .profile
             .rules
@@ -54,71 +57,88 @@ impl Rule for Unconfined {
             .as_ref()
             .and_then(|o| o.fix)
             .unwrap_or(false);
-        for svc in ctx.services(ID) {
-            let Some(s) = svc.get(y, "security_opt") else {
+        for svc in ctx.merged(ID) {
+            let Some(entry) = ctx.entry(svc, "security_opt") else {
                 continue;
             };
-            let Some(items) = y.items(s.resolved) else {
-                continue;
-            };
-            let bad: Vec<usize> = items
-                .iter()
-                .enumerate()
-                .filter(|(_, &i)| y.scalar(y.resolve(i)).is_some_and(is_unconfined))
-                .map(|(n, _)| n)
-                .collect();
-            // Items that stay after the removal, not counting `no-new-privileges` (which
-            // that rule may add in the same run): the fix is offered only when the list keeps a
-            // real entry, so the decision is the same before and after the other rule's fix.
-            let others = items
-                .iter()
-                .enumerate()
-                .filter(|(n, &i)| {
-                    !bad.contains(n)
-                        && !y
-                            .scalar(y.resolve(i))
-                            .is_some_and(|v| v.trim().starts_with("no-new-privileges"))
-                })
-                .count();
-            for &n in &bad {
-                let it = items[n];
-                let opt = y.scalar(y.resolve(it)).unwrap_or_default();
-                let mut finding = Finding {
-                    rule: ID,
-                    at: y.node(it).span.start,
-                    message: format!("service `{}` sets `{opt}`", svc.name),
-                    severity: Severity::Warning,
-                    fix: None,
-                    note: Some(format!("see `compose-harden explain {ID}`")),
+            // Compose appends every definition's list (no de-duplication): judge each.
+            for def in &entry.defs {
+                if !ctx.reports(svc, def.src, ID) {
+                    continue;
+                }
+                let y = ctx.yaml(def.src.file);
+                let list = def.src.node;
+                let Some(items) = y.items(list) else {
+                    continue;
                 };
-                if offer {
-                    if !s.is_local() || svc.is_alias || y.resolve(it) != it {
-                        finding.note = Some(
-                            "`security_opt` is shared through an anchor or alias; edit it there"
-                                .into(),
-                        );
-                    } else if others == 0 {
-                        finding.note = Some(
-                            "no other `security_opt` entry would remain; remove the item by hand"
-                                .into(),
-                        );
-                    } else {
-                        match ops::remove_item(y, s.resolved, n) {
-                            Ok(e) => {
-                                finding.fix = Some(Fix::new(
-                                    ID,
-                                    format!("Remove `{opt}` from `security_opt`"),
-                                    Applicability::Review,
-                                    vec![e],
-                                    vec![Change::Remove(svc.path.key("security_opt").index(n))],
-                                    svc.at(y),
-                                ));
+                let bad: Vec<usize> = items
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, &i)| y.scalar(y.resolve(i)).is_some_and(is_unconfined))
+                    .map(|(n, _)| n)
+                    .collect();
+                // Items that stay after the removal, not counting `no-new-privileges` (which
+                // that rule may add in the same run): the fix is offered only when the list keeps a
+                // real entry, so the decision is the same before and after the other rule's fix.
+                let others = items
+                    .iter()
+                    .enumerate()
+                    .filter(|(n, &i)| {
+                        !bad.contains(n)
+                            && !y
+                                .scalar(y.resolve(i))
+                                .is_some_and(|v| v.trim().starts_with("no-new-privileges"))
+                    })
+                    .count();
+                let (_, layer_svc) = ctx.layer(svc, def.src.layer);
+                for &n in &bad {
+                    let it = items[n];
+                    let opt = y.scalar(y.resolve(it)).unwrap_or_default();
+                    let src = crate::compose::merge::Src {
+                        node: it,
+                        ..def.src
+                    };
+                    let mut finding = ctx.finding_at(
+                        ID,
+                        src,
+                        Severity::Warning,
+                        format!("service `{}` sets `{opt}`", svc.name),
+                    );
+                    finding.note = Some(format!("see `compose-harden explain {ID}`"));
+                    if offer {
+                        if def.shared || layer_svc.is_alias || y.resolve(it) != it {
+                            finding.note = Some(
+                                "`security_opt` is shared through an anchor or alias; edit it there"
+                                    .into(),
+                            );
+                        } else if let Reach::Refused(why) = ctx.reach(svc, def.src.layer, ID) {
+                            finding.note = Some(format!("no automatic fix: {why}"));
+                        } else if others == 0 {
+                            finding.note = Some(
+                                "no other `security_opt` entry would remain; remove the item by hand"
+                                    .into(),
+                            );
+                        } else {
+                            match ops::remove_item(y, list, n) {
+                                Ok(e) => {
+                                    finding.fix = Some(
+                                        Fix::new(
+                                            ID,
+                                            format!("Remove `{opt}` from `security_opt`"),
+                                            Applicability::Review,
+                                            vec![e],
+                                            vec![Change::Remove(y.path_of(list).index(n))],
+                                            finding.at,
+                                        )
+                                        .in_file(def.src.file),
+                                    );
+                                }
+                                Err(why) => finding.note = Some(format!("no automatic fix: {why}")),
                             }
-                            Err(why) => finding.note = Some(format!("no automatic fix: {why}")),
                         }
                     }
+                    out.push(finding);
                 }
-                out.push(finding);
             }
         }
     }

@@ -36,15 +36,18 @@ impl Rule for UnpinnedImage {
         &META
     }
 
+    fn project_wide(&self) -> bool {
+        true
+    }
+
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-        let y = ctx.y;
-        for svc in ctx.services(ID) {
-            let Some(s) = svc.get(y, "image") else {
+        for svc in ctx.merged(ID) {
+            let Some((image, src)) = ctx.image(svc) else {
                 continue;
             };
-            let Some(image) = y.scalar(s.resolved) else {
+            if !ctx.reports(svc, src, ID) {
                 continue;
-            };
+            }
             if image.contains('$') || image.trim().is_empty() {
                 continue;
             }
@@ -55,14 +58,14 @@ impl Rule for UnpinnedImage {
                 }
                 _ => continue,
             };
-            out.push(Finding {
-                rule: ID,
-                at: y.node(s.resolved).span.start,
-                message: format!("image `{image}` of service `{}` {problem}", svc.name),
-                severity: Severity::Warning,
-                fix: None,
-                note: Some("pin a version tag or a digest".into()),
-            });
+            let mut f = ctx.finding_at(
+                ID,
+                src,
+                Severity::Warning,
+                format!("image `{image}` of service `{}` {problem}", svc.name),
+            );
+            f.note = Some("pin a version tag or a digest".into());
+            out.push(f);
         }
     }
 }

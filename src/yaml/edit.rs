@@ -92,6 +92,12 @@ pub struct Fix {
     pub changes: Vec<Change>,
     /// Byte offset the fix is about (for messages).
     pub at: usize,
+    /// Which of the caller's texts the edits address (0 when there is one; a Compose project
+    /// numbers its files).
+    pub file: usize,
+    /// Further parts of the same fix, possibly in other texts: applied together with this one,
+    /// all or none (callers that hold several texts flatten them with [`Fix::flatten`]).
+    pub parts: Vec<Fix>,
 }
 
 impl Fix {
@@ -112,7 +118,44 @@ impl Fix {
             edits,
             changes,
             at,
+            file: 0,
+            parts: Vec::new(),
         }
+    }
+
+    /// This fix, addressing text `file`.
+    pub fn in_file(mut self, file: usize) -> Fix {
+        self.file = file;
+        self
+    }
+
+    /// This fix with `part` applied together with it.
+    pub fn with_part(mut self, part: Fix) -> Fix {
+        self.parts.push(part);
+        self
+    }
+
+    /// Every part (this one first), without their own `parts`.
+    pub fn flatten(&self) -> Vec<Fix> {
+        let mut out = Vec::new();
+        let mut head = self.clone();
+        let parts = std::mem::take(&mut head.parts);
+        out.push(head);
+        for p in &parts {
+            out.extend(p.flatten());
+        }
+        out
+    }
+
+    /// The files (texts) this fix edits, in first-part order.
+    pub fn files(&self) -> Vec<usize> {
+        let mut v = Vec::new();
+        for p in self.flatten() {
+            if !v.contains(&p.file) {
+                v.push(p.file);
+            }
+        }
+        v
     }
     fn start(&self) -> usize {
         self.edits.first().map_or(usize::MAX, |e| e.range.start)

@@ -73,6 +73,31 @@ pub fn compose_config(bin: &Path, dir: &Path, file: &Path, env: &[(&str, &str)])
     )
 }
 
+/// `docker compose -f F1 -f F2 … config -q` in `dir`; returns success and stderr.
+pub fn compose_config_files(
+    bin: &Path,
+    dir: &Path,
+    files: &[&Path],
+    env: &[(&str, &str)],
+) -> (bool, String) {
+    let mut c = Command::new(bin);
+    c.current_dir(dir)
+        .env_remove("COMPOSE_FILE")
+        .env_remove("COMPOSE_PROJECT_NAME");
+    for f in files {
+        c.arg("-f").arg(f);
+    }
+    c.args(["config", "-q"]);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let o = c.output().expect("run docker compose");
+    (
+        o.status.success(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
 /// Whether Docker Compose's YAML layer reads `text` (written as `compose.yaml` in a fresh
 /// directory). Its errors for unreadable YAML carry `yaml: [line N: ]<message>`; anything else
 /// (schema, shape, missing env files or variables, decoding into Compose types: `yaml:

@@ -103,3 +103,20 @@ fn declared_msrv_covers_the_locked_dependencies() {
         );
     }
 }
+
+#[test]
+fn readme_states_the_declared_msrv() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let manifest: toml::Table = std::fs::read_to_string(root.join("Cargo.toml"))
+        .expect("Cargo.toml")
+        .parse()
+        .expect("Cargo.toml parses");
+    let declared = manifest["package"]["rust-version"]
+        .as_str()
+        .expect("package.rust-version is declared");
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    assert!(
+        readme.contains(&format!("{declared} or newer")),
+        "README.md's install section must say the toolchain it needs: `{declared} or newer`"
+    );
+}
